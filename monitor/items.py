@@ -1,0 +1,43 @@
+"""The records that flow through leakmon: Item (what a source yields) and Hit (what matching finds)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Item:
+    """One post, paste, message or record found by a source.
+
+    ``item_id`` is the site's own id when it has one (MyBB tid, XenForo thread id, Telegram
+    ``channel/123``, paste key, API id), otherwise the canonical URL. ``text`` is ``None`` when
+    this poll did not learn the item's text (a known thread whose page is never fetched again):
+    the store then keeps the text it has. ``date`` is timezone-aware UTC or ``None``.
+    ``body_url`` is the page to fetch for the text when the source follows items.
+    """
+
+    source: str
+    item_id: str
+    url: str
+    title: str
+    text: str | None = None
+    author: str | None = None
+    date: datetime | None = None
+    body_url: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One watch entry matched by one item.
+
+    ``terms`` are the watch entry's terms (as configured) that were found; ``field`` and
+    ``start``/``end`` locate the first match in the ORIGINAL title or text
+    (``field`` is "title" or "text"), so a renderer can show a snippet with the term in bold.
+    """
+
+    watch: str
+    terms: tuple[str, ...]
+    field: str
+    start: int
+    end: int
