@@ -90,3 +90,54 @@ class Store:
 
     def __init__(self, path: str) -> None:
         raise NotImplementedError
+
+    # Full method list the other modules rely on (implement all; keep the names and signatures):
+    #
+    # close() -> None
+    # --- polling (called by monitor/pipeline.py)
+    # source_status(source: str) -> SourceStatus | None
+    # all_status(names: Sequence[str] | None = None) -> list[SourceStatus]
+    #     every source that has state (and, when names are given, those names too, with empty state)
+    # known_ids(source: str, ids: Sequence[str]) -> set[str]
+    # to_match(source: str, items: Sequence[Item]) -> list[Item]
+    #     the items that are new, or whose title or text differ from what is stored (text None means
+    #     "unknown this poll": compare the title only). Known items come back with text filled from
+    #     the store when their text is None, so matching sees the whole post.
+    # save_poll(poll: PollRecord, items: Sequence[Item], hits: Mapping[str, Sequence[Hit]],
+    #           watches: Mapping[str, WatchEntry], *, failure_threshold: int,
+    #           health_chats: Sequence[str]) -> SaveResult
+    #     ONE transaction (BEGIN IMMEDIATE): insert new items (first_seen = now) and update changed
+    #     ones (text None keeps the stored text), FTS5 kept in step; INSERT OR IGNORE hits keyed by
+    #     (item, watch) - `hits` maps item_id -> hits; for the hits actually inserted, ONE outbox row
+    #     per (item, chat) naming all of that item's new hits routed to that chat (chats of a hit =
+    #     watches[hit.watch].chats); hit rows keep watch kind and severity. Poll log row; source state
+    #     (last_poll, last_ok, consecutive_failures, last_error, last_item_id, had_items).
+    #     Health: when not ok and consecutive failures reach failure_threshold and no failing message
+    #     went out yet -> one "health" outbox row per health chat, payload
+    #     {"source", "event": "failing", "reason", "failures", "since"}; when ok again after that ->
+    #     payload {"source", "event": "recovered", "failures", "since"}.
+    # --- retro-hunt
+    # count_posts(since: datetime) -> int
+    # iter_posts(since: datetime, batch: int = 500) -> Iterator[list[Item]]    (first_seen >= since)
+    # save_retro_hits(hits: Mapping[tuple[str, str], Sequence[Hit]], watches: Mapping[str, WatchEntry]) -> int
+    #     keyed by (source, item_id); hits marked retro; outbox rows as in save_poll; returns new hits
+    # --- outbox (called by monitor/alerts/outbox.py)
+    # enqueue_text(chats: Sequence[str], payload: Mapping[str, object], kind: str = "text") -> None
+    # due_outbox(now: datetime, limit: int = 200) -> list[OutboxRow]   pending, next_attempt <= now, oldest first
+    # mark_sent(row_ids: Sequence[int], message_id: int | None, now: datetime) -> None
+    # mark_retry(row_ids: Sequence[int], error: str, next_attempt: datetime) -> None    attempts += 1
+    # mark_parked(row_ids: Sequence[int], error: str) -> None      permanent refusal; counted in stats
+    # outbox_stats(now: datetime) -> OutboxStats
+    # sent_times(chat: str | None, since: datetime) -> list[datetime]  sends since (all chats when None),
+    #     so rate limits hold across restarts
+    # get_meta(key: str) -> str | None;  set_meta(key: str, value: str | None) -> None
+    # --- queries (CLI)
+    # hits(since: datetime | None = None, watch: str | None = None, limit: int | None = None) -> list[HitView]  newest first
+    # search(query: str, limit: int = 50) -> list[tuple[Item, datetime]]   FTS5; a query with FTS syntax
+    #     errors is retried as a quoted phrase, never raises sqlite errors
+    # polls(source: str, limit: int = 20) -> list[PollRecord]
+    # prune(retention_days: int, now: datetime) -> int     post text older than that is emptied; hits kept
+    # integrity_check() -> str
+    #
+    # class AsyncStore: the same methods as coroutines, run in ONE worker thread
+    # (concurrent.futures.ThreadPoolExecutor(max_workers=1)), so the event loop never blocks on SQL.
