@@ -67,7 +67,7 @@ class LoopbackSite:
     def _serve(self, h: BaseHTTPRequestHandler) -> None:
         with self._lock:
             self.requests.append((h.command, h.path, {k.lower(): v for k, v in h.headers.items()}))
-            route = self.routes.get(h.path) or self.routes.get(h.path.split("?")[0] if "?" not in self.routes else h.path)
+            route = self.routes.get(h.path) or self.routes.get(h.path.split("?")[0])
         if h.command == "POST":
             length = int(h.headers.get("Content-Length") or 0)
             if length:
