@@ -1,0 +1,482 @@
+"""The leakmon command line (click). Each command's docstring is its --help, with an example.
+
+Heavy modules are imported inside the commands so that ``leakmon --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, NoReturn
+
+import click
+
+from monitor.errors import ConfigError, LeakmonError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+@dataclass
+class Options:
+    config_path: str
+    db: str | None
+    verbose: int
+    quiet: bool
+    log_format: str
+
+    def load(self) -> Any:
+        from monitor.runtime import load
+
+        return load(self.config_path, self.db)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"leakmon: {message}", err=True)
+    sys.exit(code)
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    from monitor.config import parse_duration
+
+    try:
+        return datetime.now(timezone.utc) - timedelta(seconds=parse_duration(value))
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+
+
+def _guard(func):
+    """Translate our errors at the edge: a config error exits 2 with its message, no traceback."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except LeakmonError as exc:
+            from monitor.fetch import redact
+
+            _fail(redact(str(exc)), EXIT_FAILED)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", envvar="LEAKMON_CONFIG", default="config.toml", show_default=True,
+              help="Config file (or $LEAKMON_CONFIG).")
+@click.option("--db", default=None, help="SQLite file; overrides [storage] path.")
+@click.option("-v", "--verbose", count=True, help="More log output (twice: library debug too).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.version_option(package_name="leakmon")
+@click.pass_context
+def main(ctx: click.Context, config_path: str, db: str | None, verbose: int, quiet: bool, log_format: str) -> None:
+    """leakmon: watch leak forums, pastes, Telegram channels and ransomware trackers for your names.
+
+    \b
+    Example:
+        leakmon check                 # validate config.toml
+        leakmon once                  # poll every source once, alert, exit
+        leakmon run                   # the daemon
+    """
+    from monitor.logs import setup_logging
+
+    setup_logging(verbose, quiet, log_format)
+    ctx.obj = Options(config_path, db, verbose, quiet, log_format)
+
+
+# ---------------------------------------------------------------- polling
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def run(opts: Options) -> None:
+    """Run the daemon: poll every source on its schedule, deliver alerts, reload the config on change.
+
+    Stops cleanly on SIGINT or SIGTERM.
+
+    \b
+    Example:
+        LEAKMON_TELEGRAM_TOKEN=... leakmon --config /etc/leakmon/config.toml run
+    """
+    from monitor.daemon import run_daemon
+
+    config = opts.load()
+    sys.exit(asyncio.run(run_daemon(config, opts.config_path, opts.db)))
+
+
+@main.command()
+@click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source (repeatable).")
+@click.option("--deliver-timeout", default=60.0, show_default=True, help="Seconds to wait for delivery.")
+@click.pass_obj
+@_guard
+def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
+    """Poll each source (or the named ones) once, store, deliver pending alerts, exit.
+
+    Exit 1 if a source or a delivery failed (the others still ran).
+
+    \b
+    Example:
+        leakmon once --source zataz --source ransomware-live
+    """
+    config = opts.load()
+    known = [s.name for s in config.sources]
+    for name in names:
+        if name not in known:
+            raise ConfigError(config.file, "source", f"no source named {name!r} (sources: {', '.join(known)})")
+    selected = [s for s in config.sources if not names or s.name in names]
+    sys.exit(asyncio.run(_once(config, selected, deliver_timeout)))
+
+
+async def _once(config: Any, selected: list[Any], deliver_timeout: float) -> int:
+    from monitor.pipeline import poll_source
+    from monitor.runtime import dispatcher, engine
+
+    async with engine(config) as eng:
+        reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
+        async with dispatcher(config, eng.store) as disp:
+            delivery = await disp.drain(deliver_timeout)
+    failed = [r for r in reports if not r.ok]
+    for r in failed:
+        click.echo(f"leakmon: source {r.source} failed: {r.error}", err=True)
+    if delivery.pending:
+        click.echo(f"leakmon: {delivery.pending} alert(s) still pending delivery (kept; retried later)", err=True)
+    return EXIT_FAILED if failed or delivery.pending or delivery.parked else EXIT_OK
+
+
+@main.command()
+@click.option("--fetch", is_flag=True, help="Also fetch each source once and show what its selectors find.")
+@click.pass_obj
+@_guard
+def check(opts: Options, fetch: bool) -> None:
+    """Validate the config and print a summary; with --fetch, try each source (nothing stored or sent).
+
+    \b
+    Example:
+        leakmon --config config.toml check --fetch
+    """
+    config = opts.load()
+    tg = config.telegram
+    token = "set" if tg.token() else f"not set (${tg.token_env}): alerts go to the console"
+    terms = sum(len(w.terms) + len(w.regex) for w in config.watches)
+    click.echo(f"{config.file}: OK")
+    click.echo(f"  database   {config.storage.path}")
+    click.echo(f"  watch list {len(config.watches)} entries, {terms} terms"
+               + (f" ({len(config.watch_files)} watch file(s))" if config.watch_files else ""))
+    click.echo(f"  telegram   token {token}; chats: {', '.join(tg.chats) or 'none'}")
+    click.echo(f"  sources    {len(config.sources)}")
+    for src in config.sources:
+        extra = f" preset={src.preset}" if src.preset else ""
+        via = " via proxy" if src.proxy else ""
+        click.echo(f"    {src.name:<28} {src.kind:<8} every {_human(src.interval):<5}{extra}{via}  {src.url}")
+    if fetch:
+        failures = asyncio.run(_check_fetch(config))
+        sys.exit(EXIT_FAILED if failures else EXIT_OK)
+
+
+def _human(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+async def _check_fetch(config: Any) -> int:
+    import sources
+    from monitor.errors import FetchError, NotModified, ParseError
+    from monitor.fetch import Network
+
+    async def nothing_known(ids: Any) -> set[str]:
+        return set()
+
+    network = Network(config.network)
+    failures = 0
+    try:
+        for src in config.sources:
+            # follow is switched off: check reads listings only, it must not crawl every thread
+            opts = src.options
+            if hasattr(opts, "follow"):
+                import dataclasses
+
+                opts = dataclasses.replace(opts, follow=False)
+            state = sources.SourceState(name=src.name, known=nothing_known)
+            try:
+                items = await sources.module(src.kind).collect(network.fetcher(src), opts, state)
+            except (FetchError, ParseError, NotModified) as exc:
+                failures += 1
+                click.echo(f"  {src.name}: FAILED: {getattr(exc, 'reason', str(exc))}")
+                continue
+            click.echo(f"  {src.name}: {len(items)} items")
+            for item in items[:3]:
+                click.echo(f"      - {' '.join(item.title.split())[:100]}")
+    finally:
+        await network.aclose()
+    return failures
+
+
+# ---------------------------------------------------------------- reading the store
+
+
+def _out_format(fmt: str | None, choices: tuple[str, ...]) -> str:
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else ("json" if "json" in choices else choices[0])
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
+              help="table on a terminal, json when piped.")
+@click.pass_obj
+@_guard
+def status(opts: Options, fmt: str | None) -> None:
+    """Per source: last poll, last success, items seen, consecutive failures, last error; and the outbox.
+
+    \b
+    Example:
+        leakmon status --format json | jq '.sources[] | select(.consecutive_failures > 0)'
+    """
+    from monitor.report import ago, iso, to_json, to_table
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        now = datetime.now(timezone.utc)
+        states = store.all_status([s.name for s in config.sources])
+        stats = store.outbox_stats(now)
+    finally:
+        store.close()
+    configured = {s.name for s in config.sources}
+    rows = [{"name": s.name, "last_poll": iso(s.last_poll), "last_ok": iso(s.last_ok),
+             "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
+             "items_seen": s.items_seen, "configured": s.name in configured} for s in states]
+    outbox = {"pending": stats.pending, "oldest_pending_age_s": stats.oldest_pending_age_s, "parked": stats.parked}
+    if _out_format(fmt, ("table", "json")) == "json":
+        click.echo(to_json({"sources": rows, "outbox": outbox}))
+        return
+    table = [{"source": s.name, "last poll": ago(s.last_poll, now), "last ok": ago(s.last_ok, now),
+              "items": s.items_seen, "failures": s.consecutive_failures, "last error": s.last_error or ""}
+             for s in states]
+    click.echo(to_table(table, ("source", "last poll", "last ok", "items", "failures", "last error")))
+    age = f", oldest {stats.oldest_pending_age_s:.0f}s" if stats.oldest_pending_age_s is not None else ""
+    click.echo(f"\noutbox: {stats.pending} pending{age}; {stats.parked} parked")
+
+
+@main.command()
+@click.option("--since", default=None, help="Only hits first seen this recently (e.g. 7d, 12h).")
+@click.option("--watch", default=None, help="Only this watch entry.")
+@click.option("--limit", type=int, default=None, help="At most this many.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
+              help="table on a terminal, json when piped.")
+@click.pass_obj
+@_guard
+def hits(opts: Options, since: str | None, watch: str | None, limit: int | None, fmt: str | None) -> None:
+    """Stored hits, newest first.
+
+    \b
+    Example:
+        leakmon hits --since 7d --watch Mediboard --format csv > hits.csv
+    """
+    from monitor.report import HIT_COLUMNS, hit_rows, to_csv, to_json, to_table
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        rows = hit_rows(store.hits(since=_since(since), watch=watch, limit=limit))
+    finally:
+        store.close()
+    fmt = _out_format(fmt, ("table", "json", "csv"))
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
+    else:
+        click.echo(to_table(rows, HIT_COLUMNS, {"title": 50, "url": 50}))
+
+
+@main.command()
+@click.argument("query")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_obj
+@_guard
+def search(opts: Options, query: str, limit: int) -> None:
+    """Full-text search over stored posts (SQLite FTS5): source, date, title and URL of each match.
+
+    \b
+    Example:
+        leakmon search '"centre hospitalier" dump'
+    """
+    from monitor.report import iso
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        found = store.search(query, limit=limit)
+    finally:
+        store.close()
+    for item, first_seen in found:
+        when = iso(item.date or first_seen)
+        click.echo(f"{item.source}\t{when}\t{' '.join(item.title.split())}\t{item.url}")
+    if not found:
+        click.echo("no stored post matches", err=True)
+
+
+@main.command()
+@click.option("--days", type=int, default=None, help="Posts first seen this many days back (default: [health] retrohunt_days).")
+@click.option("--watch", "names", multiple=True, help="Only this watch entry (repeatable).")
+@click.pass_obj
+@_guard
+def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
+    """Match stored posts against the current watch list; new hits are alerted (marked retro-hunt).
+
+    \b
+    Example:
+        leakmon retrohunt --days 90 --watch "CHU de Rennes"
+    """
+    config = opts.load()
+    watches = [w for w in config.watches if not names or w.name in names]
+    missing = set(names) - {w.name for w in watches}
+    if missing:
+        raise ConfigError(config.file, "watch", f"no watch entry named {sorted(missing)[0]!r}")
+    sys.exit(asyncio.run(_retrohunt(config, watches, days if days is not None else config.health.retrohunt_days)))
+
+
+async def _retrohunt(config: Any, watches: list[Any], days: int) -> int:
+    from monitor.retrohunt import retrohunt as hunt
+    from monitor.runtime import dispatcher
+    from monitor.store import AsyncStore
+
+    store = AsyncStore(config.storage.path)
+    try:
+        progress = _progress("retro-hunt") if sys.stderr.isatty() else None
+        result = await hunt(store, watches, days, progress=progress)
+        click.echo(f"retro-hunt: {result.posts} posts over {days} days, {result.new_hits} new hits")
+        async with dispatcher(config, store) as disp:
+            delivery = await disp.drain(60.0)
+    finally:
+        await store.close()
+    return EXIT_FAILED if delivery.pending or delivery.parked else EXIT_OK
+
+
+def _progress(label: str) -> Any:
+    """A progress callback drawing a bar on stderr (terminals only)."""
+    def update(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total) if total else width
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+    return update
+
+
+@main.command()
+@click.argument("path", type=click.Path(allow_dash=True))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.pass_obj
+@_guard
+def scan(opts: Options, path: str, fmt: str) -> None:
+    """Match a local file (or - for stdin) against the watch list and print the hits. Nothing stored or sent.
+
+    \b
+    Example:
+        leakmon scan leaked_dump.csv
+        zcat dump.sql.gz | leakmon scan -
+    """
+    from monitor.scan import scan_file
+
+    config = opts.load()
+    count = scan_file(config, path, fmt, sys.stdout)
+    click.echo(f"{count} hit(s)", err=True)
+
+
+@main.command("test-alert")
+@click.option("--chat", default=None, help="Only this chat (a name from [telegram.chats]).")
+@click.pass_obj
+@_guard
+def test_alert(opts: Options, chat: str | None) -> None:
+    """Send a test message to each configured chat (or one), to check the bot and the chat ids.
+
+    \b
+    Example:
+        LEAKMON_TELEGRAM_TOKEN=123:abc leakmon test-alert --chat soc
+    """
+    config = opts.load()
+    if chat is not None and chat not in config.telegram.chats:
+        raise ConfigError(config.file, "telegram.chats", f"no chat named {chat!r}")
+    sys.exit(asyncio.run(_test_alert(config, chat)))
+
+
+async def _test_alert(config: Any, chat: str | None) -> int:
+    from monitor.runtime import dispatcher
+    from monitor.store import AsyncStore
+
+    store = AsyncStore(config.storage.path)
+    try:
+        async with dispatcher(config, store) as disp:
+            results = await disp.send_test(chat)
+    finally:
+        await store.close()
+    bad = 0
+    for name, ok, error in results:
+        click.echo(f"{name}: {'sent' if ok else 'FAILED: ' + str(error)}")
+        bad += not ok
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+@main.command()
+@click.option("--since", default="7d", show_default=True, help="Hits first seen this recently.")
+@click.option("--watch", default=None, help="Only this watch entry.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "misp", "stix"]), required=True)
+@click.pass_obj
+@_guard
+def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
+    """Hits for other tools: JSON, CSV, a MISP event or a STIX 2.1 bundle.
+
+    \b
+    Example:
+        leakmon export --since 30d --format csv > hits.csv
+    """
+    from monitor.report import hit_rows, to_csv, to_json
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        rows = hit_rows(store.hits(since=_since(since), watch=watch))
+    finally:
+        store.close()
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "csv":
+        from monitor.report import HIT_COLUMNS
+
+        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
+    else:
+        from monitor.export import render_export
+
+        click.echo(render_export(rows, fmt))
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def demo(opts: Options) -> None:
+    """A self-contained demo, no network: serves bundled sample pages on loopback, polls them, prints the alerts.
+
+    \b
+    Example:
+        leakmon demo
+    """
+    from monitor.demo import run_demo
+
+    sys.exit(run_demo())

@@ -1,0 +1,258 @@
+"""`leakmon run`: APScheduler wiring, the outbox dispatcher job, live config reload, clean stop.
+
+One job per source at its interval (with ~10 % jitter, one run at a time, misfires coalesced),
+one dispatcher job draining the outbox, one job watching the config file. Every job body has
+its own deadline, so a hung poll cannot block its source forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import signal
+from contextlib import AsyncExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from monitor.config import Config, SourceConfig
+from monitor.errors import ConfigError
+
+log = logging.getLogger("leakmon.daemon")
+
+DISPATCH_EVERY = 1.0          # seconds between outbox passes
+CONFIG_CHECK_EVERY = 2.0      # seconds between looks at the config file
+STOP_GRACE = 6.0              # seconds given to in-flight jobs on SIGTERM
+
+
+class Daemon:
+    """The running service: owns the scheduler, the engine and the dispatcher."""
+
+    def __init__(self, config: Config, config_path: str, db_override: str | None) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.db_override = db_override
+        self.stop_event = asyncio.Event()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.config_digest = _digest(config_path)
+        self.reported_bad_digest: str | None = None
+        self.retro_queue: list[Any] = []
+        self.closers: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------ life cycle
+
+    async def run(self) -> int:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        from monitor.alerts.console import make_sender
+        from monitor.alerts.outbox import Dispatcher
+        from monitor.fetch import Network
+        from monitor.pipeline import Engine
+        from monitor.store import AsyncStore
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop_event.set)
+        async with AsyncExitStack() as stack:
+            self.store = AsyncStore(self.config.storage.path)
+            stack.push_async_callback(self.store.close)
+            matcher, watches = Engine.build_matcher(self.config)
+            self.engine = Engine(config=self.config, network=Network(self.config.network), store=self.store,
+                                 matcher=matcher, watches=watches)
+            stack.push_async_callback(lambda: self.engine.network.aclose())
+            self.sender = make_sender(self.config.telegram)
+            await self.sender.start()
+            stack.push_async_callback(lambda: self.sender.stop())
+            self.dispatcher = Dispatcher(self.store, self.sender, self.config.telegram)
+            self.metrics = _start_metrics(self.config)
+
+            self.scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
+                "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+            self.scheduler.start()
+            for src in self.config.sources:
+                self._schedule(src)
+            self.scheduler.add_job(self._job, "interval", seconds=DISPATCH_EVERY, id="dispatch",
+                                   args=["dispatch", self._dispatch, 300.0], next_run_time=_now())
+            self.scheduler.add_job(self._job, "interval", seconds=CONFIG_CHECK_EVERY, id="config",
+                                   args=["config", self._check_config, 600.0])
+            self.scheduler.add_job(self._job, "interval", hours=6, id="prune",
+                                   args=["prune", self._prune, 600.0], next_run_time=_now())
+            log.info("leakmon running: %d sources, %d watch entries, database %s", len(self.config.sources),
+                     len(self.config.watches), self.config.storage.path)
+            await self.stop_event.wait()
+            log.info("stopping")
+            self.scheduler.shutdown(wait=False)
+            await self._finish_tasks()
+            for closer in list(self.closers):
+                closer.cancel()
+            if self.closers:
+                await asyncio.wait(list(self.closers), timeout=2.0)
+        log.info("stopped")
+        return 0
+
+    async def _finish_tasks(self) -> None:
+        """Let in-flight jobs end (a delivery in flight finishes or stays pending), then cancel the rest."""
+        pending = [t for t in self.tasks if not t.done()]
+        if pending:
+            done, still = await asyncio.wait(pending, timeout=STOP_GRACE)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still, timeout=2.0)
+
+    async def _job(self, name: str, body: Callable[[], Awaitable[None]], deadline: float) -> None:
+        """Every job: tracked for a clean stop, bounded in time, one log line on failure."""
+        if self.stop_event.is_set():
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self.tasks.add(task)
+        try:
+            async with asyncio.timeout(deadline):
+                await body()
+        except TimeoutError:
+            log.warning("%s: gave up after %gs", name, deadline)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the edge of a job: log one line, the daemon goes on
+            from monitor.fetch import redact
+
+            log.error("%s: %s: %s", name, type(exc).__name__, redact(str(exc)),
+                      exc_info=log.isEnabledFor(logging.DEBUG))
+        finally:
+            if task is not None:
+                self.tasks.discard(task)
+
+    # ------------------------------------------------------------ jobs
+
+    def _schedule(self, src: SourceConfig) -> None:
+        from monitor.pipeline import poll_deadline
+
+        self.scheduler.add_job(
+            self._job, "interval", seconds=src.interval, jitter=max(src.interval * 0.1, 0.0),
+            id=f"poll:{src.name}", replace_existing=True, next_run_time=_now(),
+            args=[f"poll {src.name}", lambda name=src.name: self._poll(name),
+                  poll_deadline(src, self.config) + 30.0])
+
+    async def _poll(self, name: str) -> None:
+        from monitor.pipeline import poll_source
+
+        try:
+            src = self.config.source(name)
+        except KeyError:
+            return
+        report = await poll_source(src, self.engine)
+        if self.metrics:
+            self.metrics.observe_poll(report)
+
+    async def _dispatch(self) -> None:
+        if self.retro_queue:
+            await self._run_retrohunts()
+        report = await self.dispatcher.deliver_due()
+        if self.metrics:
+            await self.metrics.observe_outbox(self.store, report)
+
+    async def _prune(self) -> None:
+        removed = await self.store.prune(self.config.storage.retention_days, datetime.now(timezone.utc))
+        if removed:
+            log.info("pruned the text of %d posts older than %d days", removed, self.config.storage.retention_days)
+
+    async def _run_retrohunts(self) -> None:
+        from monitor.retrohunt import retrohunt
+
+        watches, self.retro_queue = self.retro_queue, []
+        result = await retrohunt(self.store, watches, self.config.health.retrohunt_days)
+        log.info("retro-hunt of %d changed watch entries: %d posts, %d new hits", len(watches),
+                 result.posts, result.new_hits)
+
+    # ------------------------------------------------------------ config reload
+
+    async def _check_config(self) -> None:
+        digest = _digest(self.config_path)
+        if digest is None or digest == self.config_digest:
+            return
+        from monitor.runtime import load
+
+        try:
+            new = await asyncio.get_running_loop().run_in_executor(None, load, self.config_path, self.db_override)
+        except ConfigError as exc:
+            if digest != self.reported_bad_digest:
+                self.reported_bad_digest = digest
+                log.error("config not reloaded, the running config stays: %s", exc)
+                await self.store.enqueue_text(self.config.telegram.health_chats,
+                                              {"event": "config_error", "file": self.config_path, "error": str(exc)},
+                                              kind="health")
+            return
+        self.config_digest = digest
+        self.reported_bad_digest = None
+        await self._apply(new)
+
+    async def _apply(self, new: Config) -> None:
+        from monitor.alerts.console import make_sender
+        from monitor.alerts.outbox import Dispatcher
+        from monitor.fetch import Network
+        from monitor.pipeline import Engine
+
+        old = self.config
+        before = {w.name: w.matching_key() for w in old.watches}
+        changed = [w for w in new.watches if before.get(w.name) != w.matching_key()]
+        matcher, watches = await asyncio.get_running_loop().run_in_executor(None, Engine.build_matcher, new)
+        network = self.engine.network
+        if new.network != old.network:
+            old_network, network = network, Network(new.network)
+            self._later(old_network.aclose)
+        self.engine = Engine(config=new, network=network, store=self.store, matcher=matcher, watches=watches)
+        if new.telegram != old.telegram:
+            old_sender, self.sender = self.sender, make_sender(new.telegram)
+            await self.sender.start()
+            self.dispatcher = Dispatcher(self.store, self.sender, new.telegram)
+            self._later(old_sender.stop)
+        self.config = new
+        old_sources = {s.name: s for s in old.sources}
+        for src in new.sources:
+            if old_sources.get(src.name) != src:
+                self._schedule(src)
+        for name in set(old_sources) - {s.name for s in new.sources}:
+            self.scheduler.remove_job(f"poll:{name}")
+        if changed:
+            self.retro_queue.extend(changed)
+        log.info("config reloaded: %d sources, %d watch entries (%d new or changed: retro-hunt over %d days)",
+                 len(new.sources), len(new.watches), len(changed), new.health.retrohunt_days)
+
+    def _later(self, close: Callable[[], Awaitable[None]]) -> None:
+        """Close a replaced client once the polls that may still use it are done (or at stop)."""
+        async def closer() -> None:
+            try:
+                await asyncio.sleep(600)
+            finally:
+                self.closers.discard(task)
+                await close()
+        task = asyncio.get_running_loop().create_task(closer())
+        self.closers.add(task)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _digest(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _start_metrics(config: Config) -> Any:
+    if not config.metrics.listen:
+        return None
+    from monitor.metrics import Metrics
+
+    return Metrics.start(config.metrics.listen)
+
+
+async def run_daemon(config: Config, config_path: str, db_override: str | None) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit code."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    return await Daemon(config, config_path, db_override).run()

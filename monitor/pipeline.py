@@ -1,0 +1,134 @@
+"""poll_source(): fetch -> parse -> match -> store, for one source, once.
+
+The data flows one way: the source module yields items, the matcher finds hits, and the store
+writes items, hits and outbox rows in one transaction. Nothing here sends anything: the
+dispatcher drains the outbox on its own schedule, so a poll never waits on Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Mapping, Sequence
+
+import sources
+from monitor.config import Config, SourceConfig, WatchEntry
+from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
+from monitor.fetch import Network, redact
+from monitor.items import Hit, Item
+from monitor.match import Matcher
+from monitor.store import AsyncStore, PollRecord, SaveResult
+
+log = logging.getLogger("leakmon.poll")
+
+
+@dataclass
+class Engine:
+    """What every poll shares: the config, the network, the store and the compiled watch list."""
+
+    config: Config
+    network: Network
+    store: AsyncStore
+    matcher: Matcher
+    watches: Mapping[str, WatchEntry]
+
+    @classmethod
+    def build_matcher(cls, config: Config) -> tuple[Matcher, dict[str, WatchEntry]]:
+        """Compile the watch list of a config."""
+        return Matcher(config.watches), {w.name: w for w in config.watches}
+
+
+@dataclass(frozen=True)
+class PollReport:
+    """What one poll did, for logs, exit codes and metrics."""
+
+    source: str
+    ok: bool
+    error: str | None
+    items: int
+    saved: SaveResult | None
+    seconds: float
+    unchanged: bool = False
+
+
+def poll_deadline(src: SourceConfig, config: Config) -> float:
+    """A hung poll must not block its source forever: the whole poll gets this many seconds."""
+    requests = src.pages + (40 if src.follow or src.kind == "pastebin" else 0)
+    budget = config.network.timeout * 2 + requests * (config.network.host_delay + 2.0)
+    return max(budget, config.network.timeout * 3)
+
+
+def match_items(matcher: Matcher, items: Sequence[Item]) -> dict[str, list[Hit]]:
+    """item_id -> hits, for the items that need matching. Pure; runs off the event loop."""
+    found: dict[str, list[Hit]] = {}
+    for item in items:
+        hits = matcher.match(item.title, item.text)
+        if hits:
+            found[item.item_id] = hits
+    return found
+
+
+def _dedupe(items: Sequence[Item]) -> list[Item]:
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        if item.item_id not in seen:
+            seen.add(item.item_id)
+            out.append(item)
+    return out
+
+
+async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
+    """Poll one source once and store what it found. Never raises for a source's own failure."""
+    started = datetime.now(timezone.utc)
+    t0 = time.monotonic()
+    store = engine.store
+    status = await store.source_status(src.name)
+    state = sources.SourceState(
+        name=src.name,
+        known=lambda ids: store.known_ids(src.name, list(ids)),
+        last_item_id=status.last_item_id if status else None,
+    )
+    module = sources.module(src.kind)
+    error: str | None = None
+    items: list[Item] = []
+    unchanged = False
+    try:
+        async with asyncio.timeout(poll_deadline(src, engine.config)):
+            items = _dedupe(await module.collect(engine.network.fetcher(src), src.options, state))
+    except NotModified:
+        unchanged = True
+    except TimeoutError:
+        error = f"poll took longer than {poll_deadline(src, engine.config):g}s"
+    except (FetchError, ParseError) as exc:
+        error = exc.reason
+    except LeakmonError as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug in a parser must not stop the other sources
+        log.warning("source %s: unexpected error: %s: %s", src.name, type(exc).__name__, redact(str(exc)),
+                    exc_info=log.isEnabledFor(logging.DEBUG))
+        error = f"internal error: {type(exc).__name__}"
+    if error is None and not items and not unchanged and status is not None and status.had_items:
+        error = "no items (the source used to have items)"
+
+    hits: dict[str, list[Hit]] = {}
+    if error is None and items:
+        to_match = await store.to_match(src.name, items)
+        if to_match:
+            hits = await asyncio.get_running_loop().run_in_executor(None, match_items, engine.matcher, to_match)
+    seconds = time.monotonic() - t0
+    poll = PollRecord(source=src.name, started=started, duration=seconds, ok=error is None,
+                      error=redact(error) if error else None, items=len(items))
+    saved = await store.save_poll(poll, items if error is None else [], hits, engine.watches,
+                                  failure_threshold=engine.config.health.failure_threshold,
+                                  health_chats=engine.config.telegram.health_chats)
+    if error is None:
+        log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,
+                 saved.new_hits, seconds, " (unchanged)" if unchanged else "")
+    else:
+        log.warning("poll %s failed: %s (%.2fs)", src.name, poll.error, seconds)
+    return PollReport(source=src.name, ok=error is None, error=poll.error, items=len(items), saved=saved,
+                      seconds=seconds, unchanged=unchanged)

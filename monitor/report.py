@@ -1,0 +1,92 @@
+"""Output formats for the operator commands: tables, JSON and formula-safe CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a Z, or None."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def safe_cell(value: Any) -> Any:
+    """A scraped string must not become a spreadsheet formula: prefix risky cells with '."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """CSV with a header; every cell neutralised against formula injection."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([safe_cell(_flat(row.get(col))) for col in columns])
+    return out.getvalue()
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return "; ".join(str(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else value
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], widths: dict[str, int] | None = None) -> str:
+    """A plain text table for a terminal; long cells are shortened with an ellipsis."""
+    widths = widths or {}
+    cells = [[_short(_flat(row.get(col)), widths.get(col, 60)) for col in columns] for row in rows]
+    sizes = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
+    lines = ["  ".join(col.ljust(sizes[i]) for i, col in enumerate(columns)).rstrip(),
+             "  ".join("-" * sizes[i] for i in range(len(columns)))]
+    lines += ["  ".join(r[i].ljust(sizes[i]) for i in range(len(columns))).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def _short(value: Any, width: int) -> str:
+    text = " ".join(str(value).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def ago(value: datetime | None, now: datetime | None = None) -> str:
+    """'3m ago' style age for tables."""
+    if value is None:
+        return "never"
+    seconds = ((now or datetime.now(timezone.utc)) - value).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit} ago"
+    return f"{int(max(seconds, 0))}s ago"
+
+
+def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
+    """HitView -> the public record of `hits` and `export`."""
+    rows = []
+    for h in hits:
+        item = h.item
+        rows.append({
+            "id": h.id, "watch": h.watch, "kind": h.kind, "severity": h.severity,
+            "term": h.terms[0] if h.terms else None, "terms": list(h.terms),
+            "source": item.source, "item_id": item.item_id, "url": item.url, "title": item.title,
+            "author": item.author, "date": iso(item.date), "first_seen": iso(h.first_seen),
+            "retro": bool(h.retro), "false_positive": bool(getattr(h, "false_positive", False)),
+        })
+    return rows
+
+
+HIT_COLUMNS = ("first_seen", "severity", "watch", "term", "source", "title", "url", "retro")

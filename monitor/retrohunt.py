@@ -1,0 +1,52 @@
+"""Retro-hunt: match stored posts against (part of) the watch list; new hits are alerted as retro-hunt."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Sequence
+
+from monitor.config import WatchEntry
+from monitor.items import Hit, Item
+from monitor.match import Matcher
+
+
+@dataclass(frozen=True)
+class RetrohuntResult:
+    posts: int
+    new_hits: int
+
+
+def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> dict[tuple[str, str], list[Hit]]:
+    found: dict[tuple[str, str], list[Hit]] = {}
+    for item in batch:
+        hits = matcher.match(item.title, item.text)
+        if hits:
+            found[(item.source, item.item_id)] = hits
+    return found
+
+
+async def retrohunt(store: "AsyncStore", watches: Sequence[WatchEntry], days: int,  # noqa: F821
+                    progress: Callable[[int, int], None] | None = None) -> RetrohuntResult:
+    """Match the posts first seen in the last ``days`` days against ``watches``; store and queue new hits.
+
+    Only hits the store does not have yet become alerts (the store keys hits by item and watch).
+    """
+    if not watches:
+        return RetrohuntResult(0, 0)
+    matcher = await asyncio.get_running_loop().run_in_executor(None, Matcher, list(watches))
+    by_name = {w.name: w for w in watches}
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    total = await store.count_posts(since)
+    done = new_hits = 0
+    async for batch in store.iter_posts(since):
+        found = await asyncio.get_running_loop().run_in_executor(None, _match_batch, matcher, batch)
+        if found:
+            new_hits += await store.save_retro_hits(found, by_name)
+        done += len(batch)
+        if progress:
+            progress(done, total)
+    if progress and total == 0:
+        progress(0, 0)
+    return RetrohuntResult(done, new_hits)

@@ -1,0 +1,63 @@
+"""Wiring shared by the commands: load the config, open the store, build the engine and the sender."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+from monitor.config import Config, load_config
+
+
+def default_config_path() -> str:
+    return os.environ.get("LEAKMON_CONFIG") or "config.toml"
+
+
+def resolve_db_path(config: Config, db_override: str | None) -> str:
+    """``--db`` as given; ``[storage] path`` relative to the config file's folder."""
+    if db_override:
+        return db_override
+    path = Path(config.storage.path).expanduser()
+    if not path.is_absolute():
+        path = Path(config.file).resolve().parent / path
+    return str(path)
+
+
+def load(config_path: str, db_override: str | None = None) -> Config:
+    """Load the config and fix the database path once, so every command agrees on it."""
+    config = load_config(config_path)
+    storage = dataclasses.replace(config.storage, path=resolve_db_path(config, db_override))
+    return dataclasses.replace(config, storage=storage)
+
+
+@asynccontextmanager
+async def engine(config: Config) -> AsyncIterator["Engine"]:  # noqa: F821
+    """An Engine with open store and network; closed on exit."""
+    from monitor.fetch import Network
+    from monitor.pipeline import Engine
+    from monitor.store import AsyncStore
+
+    store = AsyncStore(config.storage.path)
+    network = Network(config.network)
+    matcher, watches = Engine.build_matcher(config)
+    try:
+        yield Engine(config=config, network=network, store=store, matcher=matcher, watches=watches)
+    finally:
+        await network.aclose()
+        await store.close()
+
+
+@asynccontextmanager
+async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Dispatcher"]:  # noqa: F821
+    """A Dispatcher with its sender (Telegram, or the console without a token) started."""
+    from monitor.alerts.console import make_sender
+    from monitor.alerts.outbox import Dispatcher
+
+    sender = make_sender(config.telegram)
+    await sender.start()
+    try:
+        yield Dispatcher(store, sender, config.telegram)
+    finally:
+        await sender.stop()
