@@ -329,8 +329,9 @@ def _telegram(r: _Reader) -> TelegramConfig:
     r.only(("token_env", "api_url", "commands", "default_chats", "health_chats", "chats"))
     token_env = r.text("token_env", TelegramConfig.token_env)
     if not _ENV_NAME.match(token_env):
-        r.fail("token_env", f"{_show(token_env)} is not an environment variable name "
-                            "(the token itself never goes in the file)")
+        # never echo the value: an operator may have pasted the token itself here
+        r.fail("token_env", "must name an environment variable (e.g. LEAKMON_TELEGRAM_TOKEN); "
+                            "the token itself never goes in the file")
     api_url = r.text("api_url", TelegramConfig.api_url).rstrip("/")
     if not re.match(r"^https?://[^/\s]+", api_url):
         r.fail("api_url", f"{_show(api_url)} is not an http(s) URL")
@@ -460,8 +461,8 @@ def _source(r: _Reader, network: NetworkConfig) -> SourceConfig:
         r.fail("proxy", f"{_show(url)} is an .onion address: set proxy = \"tor\"")
     cookies_env = r.text("cookies_env")
     if cookies_env is not None and not _ENV_NAME.match(cookies_env):
-        r.fail("cookies_env", f"{_show(cookies_env)} is not an environment variable name "
-                              "(cookies themselves never go in the file)")
+        r.fail("cookies_env", "must name an environment variable (e.g. BF_COOKIES); "
+                              "the cookies themselves never go in the file")
     src = SourceConfig(
         name=name, kind=kind, url=url, interval=r.duration("interval", 600.0, minimum=1.0),
         proxy=proxy, follow=r.get("follow", bool, False), pages=r.positive_int("pages", 1),

@@ -10,7 +10,13 @@ Every error that crosses a module boundary is one of these; third-party errors
     ├── NotModified        the server answered 304 to a conditional request (not a failure)
     ├── ParseError         a page is not what the source expects (login page, no items, junk)
     ├── StoreError         SQLite refused or failed
-    └── DeliveryError      an alert could not be sent (Telegram, console)
+    └── DeliveryError      an alert could not be sent (Telegram, console); ``reason`` in words
+        ├── DeliveryTransient    not sent (network error, 5xx, connection refused): retry with backoff
+        ├── DeliveryUncertain    timed out: may have been sent; retried (at-least-once)
+        ├── DeliveryRateLimited  429: ``retry_after`` seconds; pauses ALL sending
+        ├── DeliveryBadMarkup    the HTML was refused (can't parse entities, too long): resend as plain text
+        ├── DeliveryChatMigrated the group became a supergroup: resend to ``new_chat_id``
+        └── DeliveryRefused      permanent (chat not found, bot blocked or kicked): parked
 """
 
 from __future__ import annotations
@@ -62,3 +68,57 @@ class StoreError(LeakmonError):
 
 class DeliveryError(LeakmonError):
     """An alert could not be delivered."""
+
+
+class DeliveryTransient(DeliveryError):
+    """The message was NOT sent (network error, HTTP 5xx, connection refused): retry later."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DeliveryUncertain(DeliveryError):
+    """The request timed out: the message MAY have been sent. Retried anyway (at-least-once)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DeliveryRateLimited(DeliveryError):
+    """Telegram answered 429: nothing may be sent to any chat for ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float, reason: str = "") -> None:
+        self.retry_after = float(retry_after)
+        self.reason = reason or f"rate limited by Telegram: retry after {self.retry_after:g}s"
+        super().__init__(self.reason)
+
+
+class DeliveryBadMarkup(DeliveryError):
+    """Telegram refused the message's HTML (can't parse entities, too long): resend as plain text."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DeliveryChatMigrated(DeliveryError):
+    """The group was upgraded to a supergroup with ``new_chat_id``: resend there."""
+
+    def __init__(self, new_chat_id: int, reason: str = "") -> None:
+        self.new_chat_id = new_chat_id
+        self.reason = reason or f"chat migrated to {new_chat_id}"
+        super().__init__(self.reason)
+
+
+class DeliveryRefused(DeliveryError):
+    """Telegram refuses for good (chat not found, bot blocked or kicked, bad request): park the message.
+
+    ``chat_wide`` is True when every message to that chat would be refused the same way.
+    """
+
+    def __init__(self, reason: str, *, chat_wide: bool = True) -> None:
+        self.reason = reason
+        self.chat_wide = chat_wide
+        super().__init__(reason)

@@ -1,15 +1,78 @@
 """HTTP fetching: the only module that imports httpx.
 
-STUB: interface agreed between modules; to be implemented.
+A :class:`Network` is shared by all sources: it holds the global concurrency limit, the per-host
+gap between request starts, the conditional-request validators and one ``httpx.AsyncClient`` per
+distinct proxy URL. ``Network.fetcher(src)`` gives a source its :class:`Fetcher`, which enforces
+the network-safety rules of SPEC section 5:
+
+- only the source's own origin (scheme, host, port) is ever fetched, redirects included;
+- the source's headers and cookies go to that origin only (there are no client-level cookies);
+- a source with a proxy never connects directly, and environment proxy variables are ignored;
+- the whole request has one deadline, and the body is size-capped while streaming, after
+  decompression too (we decompress ourselves, with a bound, because httpx would not);
+- every httpx error is translated into a :class:`FetchError` whose ``reason`` is short words,
+  with no cookie, header or proxy credential in it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import http.cookiejar
+import logging
+import re
+import socket
+import ssl
+import time
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from monitor.config import NetworkConfig, SourceConfig
+import brotli
+import httpx
 
+from monitor.config import NetworkConfig, SourceConfig
+from monitor.errors import FetchError, NotModified, OffOriginError
+
+__all__ = ["Page", "Fetcher", "Network", "redact"]
+
+log = logging.getLogger(__name__)
+
+# httpx logs every request at INFO with its full URL (tokens, onion addresses): keep it quiet.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+ACCEPT_ENCODING = "gzip, deflate, br"
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_DECODE_STEP = 1 << 20          # at most this many decoded bytes per decompressor call
+_MAX_VALIDATORS = 10_000        # remembered ETag/Last-Modified pairs (oldest dropped first)
+_MAX_REASON_URL = 200
+
+
+# ---------------------------------------------------------------- redaction
+
+_BOT_TOKEN = re.compile(r"(?i)\bbot\d{3,}:[A-Za-z0-9_-]{10,}")
+_BARE_TOKEN = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}")
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@")
+
+
+def redact(text: str) -> str:
+    """Remove Telegram bot tokens and URL userinfo (``user:pass@``) from ``text``.
+
+    Use it on anything that may hold a URL before it reaches a log or an error message.
+    """
+    text = _BOT_TOKEN.sub("bot<redacted>", text)
+    text = _BARE_TOKEN.sub("<redacted>", text)
+    return _USERINFO.sub(r"\1<redacted>@", text)
+
+
+def _show_url(url: str) -> str:
+    shown = redact(url)
+    return shown if len(shown) <= _MAX_REASON_URL else shown[:_MAX_REASON_URL] + "..."
+
+
+# ---------------------------------------------------------------- records
 
 @dataclass(frozen=True)
 class Page:
@@ -34,6 +97,285 @@ class Page:
         return None
 
 
+class _NoCookies(http.cookiejar.CookiePolicy):
+    """A cookie policy that neither stores nor returns anything.
+
+    httpx keeps a client-level jar that stores every Set-Cookie and replays it to the same
+    domain for every source sharing the client; cookies must belong to one source only.
+    """
+
+    netscape = True
+    rfc2965 = False
+    hide_cookie2 = True
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
+
+    def return_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
+
+    def domain_return_ok(self, domain: str, request: object) -> bool:
+        return False
+
+    def path_return_ok(self, path: str, request: object) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------- URLs and origins
+
+Origin = tuple[str, str, int]
+
+
+def _parse(url: str | httpx.URL) -> httpx.URL | None:
+    """Parse with httpx itself, so the URL we check is exactly the URL we connect to."""
+    try:
+        return url if isinstance(url, httpx.URL) else httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+
+
+def _origin_of(url: httpx.URL) -> Origin | None:
+    scheme = url.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not url.host:
+        return None
+    return scheme, url.host.lower().rstrip("."), url.port or _DEFAULT_PORTS[scheme]
+
+
+def _origin_text(origin: Origin) -> str:
+    scheme, host, port = origin
+    shown = f"[{host}]" if ":" in host else host
+    if port != _DEFAULT_PORTS[scheme]:
+        shown = f"{shown}:{port}"
+    return f"{scheme}://{shown}"
+
+
+def _socks_user(source: str) -> str:
+    """A SOCKS username unique to the source: Tor (IsolateSOCKSAuth) gives it its own circuits."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", source).strip("-")[:40] or "source"
+    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+    return f"leakmon-{clean}-{digest}"
+
+
+def _source_proxy(proxy: str | None, source: str) -> str | None:
+    """The proxy URL this source uses; SOCKS proxies without credentials get a per-source user."""
+    if proxy is None:
+        return None
+    parsed = _parse(proxy)
+    if parsed is not None and parsed.scheme.lower() in ("socks5", "socks5h") and not parsed.userinfo:
+        return str(parsed.copy_with(username=_socks_user(source), password="x"))
+    return proxy
+
+
+# ---------------------------------------------------------------- bounded decoding
+
+class _Decoder:
+    """Decodes a Content-Encoding chunk by chunk without ever exceeding ``limit`` output bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.encoding = encoding
+        self.limit = limit
+        self.size = 0
+        self.parts: list[bytes] = []
+        self._zlib: zlib._Decompress | None = None   # type: ignore[name-defined]
+        self._brotli: brotli.Decompressor | None = None
+        self._deflate_started = False
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
+        elif encoding == "br":
+            self._brotli = brotli.Decompressor()
+        elif encoding not in ("", "identity"):
+            raise FetchError(f"unsupported Content-Encoding {encoding[:40]!r}")
+
+    def _add(self, data: bytes) -> None:
+        self.size += len(data)
+        if self.size > self.limit:
+            raise FetchError(f"response larger than {self.limit} bytes")
+        if data:
+            self.parts.append(data)
+
+    def _step(self) -> int:
+        # One byte more than what is still allowed, so crossing the limit is detected.
+        return max(1, min(_DECODE_STEP, self.limit - self.size + 1))
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode one raw chunk; raise FetchError once decoded output passes the limit."""
+        try:
+            if self._brotli is not None:
+                self._feed_brotli(chunk)
+            elif self._zlib is not None:
+                self._feed_zlib(chunk)
+            else:
+                self._add(chunk)
+        except (zlib.error, brotli.error) as exc:
+            raise FetchError(f"corrupt {self.encoding} body") from exc
+
+    def _feed_zlib(self, chunk: bytes) -> None:
+        assert self._zlib is not None
+        if self.encoding == "deflate" and not self._deflate_started and chunk:
+            # "deflate" should be zlib-wrapped, but many servers send raw deflate: sniff once.
+            self._deflate_started = True
+            try:
+                zlib.decompressobj(zlib.MAX_WBITS).decompress(chunk[:64], 1)
+            except zlib.error:
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        data = chunk
+        while data:
+            self._add(self._zlib.decompress(data, self._step()))
+            data = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                rest = self._zlib.unused_data + data
+                if self.encoding == "deflate" or not rest.startswith(b"\x1f\x8b"):
+                    return   # junk after the end of the stream is ignored, as browsers do
+                self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the next gzip member
+                data = rest
+
+    def _feed_brotli(self, chunk: bytes) -> None:
+        assert self._brotli is not None
+        if self._brotli.is_finished():
+            return
+        self._add(self._brotli.process(chunk, output_buffer_limit=self._step()))
+        # With output_buffer_limit the decoder may hold more output: drain it with empty input.
+        while not self._brotli.can_accept_more_data() and not self._brotli.is_finished():
+            self._add(self._brotli.process(b"", output_buffer_limit=self._step()))
+
+    def finish(self) -> bytes:
+        if self._zlib is not None and not self._zlib.eof:
+            try:
+                self._add(self._zlib.flush(self._step()))
+            except zlib.error as exc:
+                raise FetchError(f"corrupt {self.encoding} body") from exc
+        return b"".join(self.parts)
+
+
+# ---------------------------------------------------------------- error translation
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def _short(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(text)[:160]
+
+
+def _translate(exc: httpx.HTTPError, proxied: bool, timeout: float) -> FetchError:
+    """httpx's error -> a FetchError with a reason in words (never credentials or headers)."""
+    chain = _chain(exc)
+    if isinstance(exc, httpx.TimeoutException):
+        return FetchError(f"timed out after {timeout:g}s")
+    if isinstance(exc, httpx.ProxyError):
+        return FetchError(f"proxy error: {_short(exc)}")
+    if isinstance(exc, httpx.ConnectError):
+        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in str(exc).lower():
+            words = "connection refused"
+        elif any(isinstance(e, socket.gaierror) for e in chain):
+            words = "DNS lookup failed"
+        elif any(isinstance(e, ssl.SSLError) for e in chain):
+            words = f"TLS error: {_short(exc)}"
+        else:
+            words = f"connection failed: {_short(exc)}"
+        # Every connection of a proxied source goes to its proxy: a connect error is the proxy's.
+        return FetchError(f"proxy unreachable: {words}" if proxied else words)
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
+        return FetchError(f"protocol error: {_short(exc)}")
+    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
+        return FetchError(f"connection lost: {_short(exc)}")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return FetchError("unsupported URL scheme")
+    return FetchError(f"request failed: {type(exc).__name__}")
+
+
+# ---------------------------------------------------------------- the shared network
+
+class Network:
+    """Shared by all sources: concurrency limit, per-host delay, one httpx client per proxy."""
+
+    def __init__(self, config: NetworkConfig) -> None:
+        self.config = config
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._semaphore: asyncio.Semaphore | None = None
+        self._host_locks: dict[str, asyncio.Lock] = {}
+        self._host_last: dict[str, float] = {}
+        # (source name, url) -> (etag, last-modified). Keyed by source too: a validator learned by
+        # one source must never make another source's first poll look "unchanged".
+        self._validators: OrderedDict[tuple[str, str], tuple[str | None, str | None]] = OrderedDict()
+        self._closed = False
+
+    def fetcher(self, src: SourceConfig) -> Fetcher:
+        """The Fetcher of one source (cheap: create one per poll or keep it)."""
+        return Fetcher(self, src)
+
+    async def aclose(self) -> None:
+        """Close every client. The Network can still be used afterwards (clients are re-created)."""
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    # -- used by Fetcher
+
+    def _client(self, proxy: str | None) -> httpx.AsyncClient:
+        """The client for a proxy URL, created lazily (inside the running loop)."""
+        client = self._clients.get(proxy)
+        if client is None:
+            try:
+                client = httpx.AsyncClient(
+                    proxy=proxy,
+                    trust_env=False,            # HTTP_PROXY / ALL_PROXY / NO_PROXY never reroute
+                    follow_redirects=False,     # we follow redirects ourselves, origin-checked
+                    headers={"User-Agent": self.config.user_agent},
+                    cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+                    timeout=httpx.Timeout(self.config.timeout),
+                )
+            except (ValueError, ImportError) as exc:
+                # Never fall back to a direct connection: the poll fails instead.
+                raise FetchError(f"unusable proxy {_show_url(proxy or '')}: {_short(exc)}") from exc
+            self._clients[proxy] = client
+        return client
+
+    async def _start_slot(self, host: str) -> asyncio.Semaphore:
+        """Wait for the host gap (without holding a concurrency slot), then take a slot.
+
+        Returns the acquired semaphore; the caller releases it. The host lock is held until the
+        slot is taken, so starts to one host happen in order and at least ``host_delay`` apart.
+        """
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.config.concurrency)
+        lock = self._host_locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            wait = self._host_last.get(host, -1e18) + self.config.host_delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self._semaphore.acquire()
+            self._host_last[host] = time.monotonic()
+        return self._semaphore
+
+    def _validator(self, source: str, url: str) -> tuple[str | None, str | None] | None:
+        return self._validators.get((source, url))
+
+    def _remember(self, source: str, url: str, etag: str | None, modified: str | None) -> None:
+        key = (source, url)
+        self._validators.pop(key, None)
+        if etag or modified:
+            self._validators[key] = (etag, modified)
+            while len(self._validators) > _MAX_VALIDATORS:
+                self._validators.popitem(last=False)
+
+    def forget(self, source: str, url: str | None = None) -> None:
+        """Drop remembered validators of a source (one URL or all), e.g. after a failed poll,
+        so that the next conditional request fetches the page in full."""
+        for key in [k for k in self._validators if k[0] == source and (url is None or k[1] == url)]:
+            del self._validators[key]
+
+
+# ---------------------------------------------------------------- one source's view
+
 class Fetcher:
     """One source's view of the network: its origin, proxy, headers, cookies.
 
@@ -43,21 +385,146 @@ class Fetcher:
 
     origin: str
 
-    async def get(self, url: str, *, conditional: bool = False) -> Page:
-        raise NotImplementedError
+    def __init__(self, network: Network, src: SourceConfig) -> None:
+        self.network = network
+        self.source = src.name
+        self._base = _parse(src.url)
+        origin = _origin_of(self._base) if self._base is not None else None
+        if self._base is None or origin is None:
+            raise FetchError(f"not an http(s) URL: {_show_url(src.url)}", redact(src.url))
+        self.origin_tuple: Origin = origin
+        self.origin = _origin_text(origin)
+        self.proxy = _source_proxy(src.proxy, src.name)
+        self._headers = dict(src.headers)
+        self._cookies_of = src.cookies
 
     def same_origin(self, url: str) -> bool:
-        raise NotImplementedError
+        """True when ``url`` (absolute, or relative to the source URL) is on the source's origin."""
+        return self._resolve(url) is not None
 
+    def _resolve(self, url: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL | None:
+        parsed = _parse(url)
+        base = base or self._base
+        if parsed is None or base is None:
+            return None
+        if parsed.is_relative_url:
+            try:
+                parsed = base.join(parsed)
+            except (httpx.InvalidURL, ValueError):
+                return None
+        if _origin_of(parsed) != self.origin_tuple:
+            return None
+        # Credentials in a scraped link are never sent; fragments never leave the client.
+        return parsed.copy_with(username=None, password=None, fragment=None)
 
-class Network:
-    """Shared by all sources: concurrency limit, per-host delay, one httpx client per proxy."""
+    def _check(self, url: str | httpx.URL, what: str, base: httpx.URL | None = None) -> httpx.URL:
+        target = self._resolve(url, base)
+        if target is None:
+            shown = _show_url(str(url))
+            parsed = _parse(url)
+            if parsed is not None and parsed.scheme and parsed.scheme.lower() not in _DEFAULT_PORTS:
+                raise OffOriginError(f"not an http(s) {what}: {shown}", shown)
+            raise OffOriginError(f"{what} to another origin: {shown}", shown)
+        return target
 
-    def __init__(self, config: NetworkConfig) -> None:
-        self.config = config
+    def _request_headers(self, url: str, conditional: bool) -> dict[str, str]:
+        headers = dict(self._headers)
+        cookies = self._cookies_of()
+        if cookies:
+            headers["Cookie"] = cookies          # only ever sent here, i.e. to the source's origin
+        # We decode ourselves with a bound, so we decide what the server may use.
+        for key in [k for k in headers if k.lower() == "accept-encoding"]:
+            del headers[key]
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
+        if conditional:
+            validator = self.network._validator(self.source, url)
+            if validator is not None:
+                etag, modified = validator
+                if etag:
+                    headers["If-None-Match"] = etag
+                if modified:
+                    headers["If-Modified-Since"] = modified
+        return headers
 
-    def fetcher(self, src: SourceConfig) -> Fetcher:
-        raise NotImplementedError
+    async def get(self, url: str, *, conditional: bool = False) -> Page:
+        """Fetch ``url`` from the source's origin.
 
-    async def aclose(self) -> None:
-        raise NotImplementedError
+        Redirects are followed (same origin only, at most ``max_redirects``); the network time of
+        the whole request, redirects included, is bounded by ``timeout``; the body is capped at
+        ``max_bytes`` before and after decompression. With ``conditional``, remembered ETag /
+        Last-Modified are sent and a 304 raises NotModified.
+        """
+        config = self.network.config
+        target = self._check(url, "link")
+        first = str(target)
+        client = self.network._client(self.proxy)
+        budget = config.timeout
+        seen: set[str] = set()
+        redirects = 0
+        while True:
+            seen.add(str(target))
+            send_conditional = conditional and str(target) == first
+            headers = self._request_headers(first, send_conditional)
+            semaphore = await self.network._start_slot(self.origin_tuple[1])
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(budget):
+                    page = await self._exchange(client, target, headers)
+            except TimeoutError:
+                raise FetchError(f"timed out after {config.timeout:g}s", _show_url(first)) from None
+            except httpx.HTTPError as exc:
+                error = _translate(exc, self.proxy is not None, config.timeout)
+                error.url = _show_url(first)
+                raise error from exc
+            except FetchError as exc:
+                exc.url = exc.url or _show_url(str(target))
+                raise
+            finally:
+                semaphore.release()
+                budget -= time.monotonic() - started
+            if page.status in _REDIRECT_STATUSES:
+                location = page.headers.get("location", "").strip()
+                if not location:
+                    raise FetchError(f"HTTP {page.status} without Location", _show_url(first))
+                # OffOriginError before counting: a redirect off the origin is never fetched.
+                following = self._check(location, "redirect", base=target)
+                redirects += 1
+                if redirects > config.max_redirects or str(following) in seen:
+                    raise FetchError("too many redirects", _show_url(first))
+                target = following
+                continue
+            if page.status == 304 and send_conditional:
+                raise NotModified(_show_url(first))
+            if page.status >= 300:
+                raise FetchError(f"HTTP {page.status}", _show_url(first))
+            if conditional:
+                self.network._remember(self.source, first, page.headers.get("etag"),
+                                       page.headers.get("last-modified"))
+            return page
+
+    async def _exchange(self, client: httpx.AsyncClient, target: httpx.URL,
+                        headers: dict[str, str]) -> Page:
+        """One request/response. Redirect and error bodies are not read."""
+        limit = self.network.config.max_bytes
+        request = client.build_request("GET", target, headers=headers)
+        response = await client.send(request, stream=True)
+        try:
+            lowered = {k.lower(): v for k, v in response.headers.items()}
+            status = response.status_code
+            if status in _REDIRECT_STATUSES or status >= 300 or status < 200:
+                return Page(str(target), status, b"", lowered)
+            length = lowered.get("content-length", "").strip()
+            if length.isdigit() and int(length) > limit:
+                raise FetchError(f"response larger than {limit} bytes")
+            encoding = lowered.get("content-encoding", "").strip().lower()
+            decoder = _Decoder(encoding, limit)
+            raw = 0
+            async for chunk in response.aiter_raw():
+                raw += len(chunk)
+                if raw > limit:
+                    raise FetchError(f"response larger than {limit} bytes")
+                decoder.feed(chunk)
+            body = decoder.finish()
+            return Page(str(target), status, body, lowered)
+        finally:
+            await response.aclose()

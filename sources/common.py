@@ -1,0 +1,358 @@
+"""Helpers shared by the source kinds: decoding HTML, visible text, challenge pages, dates, URLs.
+
+Everything here takes attacker-written input: nothing may raise anything but ParseError
+(``check_challenge``) or return None / "" on junk.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+
+from monitor.errors import ParseError
+
+if TYPE_CHECKING:
+    from monitor.fetch import Page
+
+CHALLENGE_REASON = "login or challenge page"
+
+# Elements whose text is laid out on lines of its own: a line break before and after.
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "center", "dd", "details", "dialog", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "thead",
+    "tfoot", "tr", "ul", "caption", "body", "html",
+})
+_CELL_TAGS = frozenset({"td", "th"})
+# Never visible text: scripts are attacker code, not content.
+_SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "iframe", "object"})
+_PRE_TAGS = frozenset({"pre", "textarea", "plaintext", "listing", "xmp"})
+
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+# ---------------------------------------------------------------- decoding and text
+
+def decode_html(body: bytes, charset: str | None = None) -> LexborHTMLParser:
+    """Parse HTML bytes with the right character set; never raises.
+
+    Order as in browsers: a byte-order mark or ``<meta charset>`` (selectolax detects them when
+    given bytes), then ``charset`` (the HTTP Content-Type's, if the caller knows it), then UTF-8
+    when the bytes are valid UTF-8, else windows-1252 (what browsers assume for undeclared pages;
+    decoding it cannot fail). NUL bytes are dropped: they only ever serve to confuse parsers.
+    """
+    body = bytes(body).replace(b"\x00", b"")
+    head = body[:1024]
+    if head.startswith(_BOMS) or _META_CHARSET.search(head):
+        return LexborHTMLParser(body, encoding=True)
+    if charset and _text_codec(charset):
+        return LexborHTMLParser(body.decode(charset, errors="replace"))
+    try:
+        return LexborHTMLParser(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return LexborHTMLParser(body.decode("cp1252", errors="replace"))
+
+
+def _text_codec(name: str) -> bool:
+    """True when ``name`` is a real text encoding (not base64, rot13 and such pseudo-codecs)."""
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        return False
+    return bool(getattr(info, "_is_text_encoding", True))
+
+
+def html_text(node: LexborNode | None) -> str:
+    """Visible text of a node, with line breaks where <br>, <p>, <div> and other blocks put them.
+
+    Runs of spaces in a line become one space, lines are stripped, and at most one empty line
+    separates paragraphs. Scripts and styles are left out. Iterative, so an attacker's
+    100,000 nested <div>s cannot exhaust the recursion limit.
+    """
+    if node is None:
+        return ""
+    parts: list[str] = []
+    # The stack holds (node, pre_depth) to enter, or a str to emit when a block closes.
+    stack: list[tuple[LexborNode, int] | str] = [(node, 0)]
+    while stack:
+        entry = stack.pop()
+        if isinstance(entry, str):
+            parts.append(entry)
+            continue
+        current, pre = entry
+        if current.is_text_node:
+            text = current.text_content or ""
+            # Outside <pre> a newline in the source is layout, not content.
+            parts.append(text if pre else text.replace("\n", " "))
+            continue
+        tag = current.tag or ""
+        if not current.is_element_node and not current.is_document_node:
+            continue
+        if tag in _SKIP_TAGS and current is not node:
+            continue
+        if tag == "br":
+            parts.append("\n")
+            continue
+        if tag in _PRE_TAGS:
+            pre += 1
+        closing = ""
+        if tag in _BLOCK_TAGS:
+            parts.append("\n")
+            closing = "\n"
+        elif tag in _CELL_TAGS:
+            parts.append(" ")
+            closing = " "
+        if closing:
+            stack.append(closing)
+        children = list(current.iter(include_text=True))
+        for child in reversed(children):
+            stack.append((child, pre))
+    return tidy_text("".join(parts))
+
+
+def tidy_text(text: str) -> str:
+    """Collapse spaces inside lines, strip lines, keep at most one empty line in a row."""
+    lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def one_line(text: str) -> str:
+    """Text on one line (titles): every run of whitespace becomes one space."""
+    return " ".join(text.split())
+
+
+def markup_to_text(value: str) -> str:
+    """Text of an HTML fragment given as a string (feed summaries, API descriptions)."""
+    if "<" not in value and "&" not in value:
+        return tidy_text(value)
+    tree = LexborHTMLParser(value.replace("\x00", ""))
+    return html_text(tree.body)
+
+
+def title_text(value: str) -> str:
+    """A title from a string that may carry entities (``&amp;``) or tags: one line of plain text."""
+    return one_line(markup_to_text(value))
+
+
+def valid_selector(selector: str) -> bool:
+    """True when selectolax (lexbor) can compile this CSS selector."""
+    try:
+        LexborHTMLParser("<html></html>").css(selector)
+    except (SelectolaxError, ValueError, TypeError):
+        return False
+    return True
+
+
+def attr(node: LexborNode | None, name: str) -> str | None:
+    """An attribute's value, stripped; None when missing or empty."""
+    if node is None:
+        return None
+    value = node.attributes.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+# ---------------------------------------------------------------- challenge and login pages
+
+_CHALLENGE_TITLES = (
+    "just a moment", "attention required! | cloudflare", "checking your browser", "ddos-guard",
+    "ddos protection", "security check", "captcha", "are you human", "verify you are human",
+    "one more step", "please wait", "access denied",
+)
+_CHALLENGE_SELECTORS = (
+    "#challenge-form", "#challenge-running", "#cf-challenge-running", "#cf-wrapper .cf-browser-verification",
+    ".cf-browser-verification", "#challenge-stage", "div.cf-turnstile", ".g-recaptcha", ".h-captcha",
+    "iframe[src*='captcha']", "iframe[src*='challenges.cloudflare.com']", "script[src*='/cdn-cgi/challenge-platform/']",
+    "#ddg-captcha", "#ddg-l10n-title", "input[name*='captcha' i]", "img[src*='captcha' i]",
+)
+_CHALLENGE_TEXT = re.compile(
+    r"checking your browser before accessing|enable javascript and cookies to continue|"
+    r"ddos protection by|ddos-guard|verifying you are human|complete the security check|"
+    r"you must (?:be registered|log ?in)|please (?:log ?in|login|sign in) to (?:view|access|see)",
+    re.I,
+)
+
+
+def check_challenge(page: "Page", tree: LexborHTMLParser | None = None) -> None:
+    """Raise ``ParseError("login or challenge page")`` when a page is a challenge or a login wall.
+
+    Detects Cloudflare ("Just a moment...", challenge forms and scripts), DDoS-Guard,
+    "Checking your browser", captcha pages and login pages (a form with a password input).
+    Call it when a listing yielded nothing: a forum listing itself often carries a login box
+    in its header, so a password field alone proves nothing on a page that has items.
+    """
+    if tree is None:
+        tree = decode_html(page.body, page.charset)
+    title_node = tree.css_first("title")
+    title = one_line(title_node.text()).lower() if title_node is not None else ""
+    if title and any(marker in title for marker in _CHALLENGE_TITLES):
+        raise ParseError(CHALLENGE_REASON)
+    for selector in _CHALLENGE_SELECTORS:
+        try:
+            if tree.css_first(selector) is not None:
+                raise ParseError(CHALLENGE_REASON)
+        except SelectolaxError:  # a selector this lexbor build does not know: skip it
+            continue
+    if tree.css_first("form input[type='password' i]") is not None:
+        raise ParseError(CHALLENGE_REASON)
+    if tree.css_first("input[type='password' i]") is not None and tree.css_first("form") is None:
+        raise ParseError(CHALLENGE_REASON)
+    body_text = html_text(tree.body)[:20000]
+    if _CHALLENGE_TEXT.search(body_text):
+        raise ParseError(CHALLENGE_REASON)
+
+
+def looks_like_html(body: bytes) -> bool:
+    """True when bytes start like an HTML document (used to explain a non-JSON / non-feed answer)."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title"))
+
+
+# ---------------------------------------------------------------- dates
+
+_EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
+_FORMATS = (
+    "%m-%d-%Y, %I:%M %p", "%m-%d-%Y %I:%M %p", "%m-%d-%Y, %H:%M", "%m-%d-%Y",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y, %H:%M", "%d/%m/%Y",
+    "%d.%m.%Y %H:%M", "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%a %b %d, %Y %I:%M %p", "%b %d, %Y %I:%M %p", "%b %d, %Y at %I:%M %p", "%b %d, %Y",
+    "%d %b %Y %H:%M", "%d %b %Y", "%d %B %Y", "%B %d, %Y",
+)
+_TIME_OF_DAY = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\b")
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A date from what sites write, as an aware UTC datetime; None when it cannot be read.
+
+    Understands ISO 8601 (``2024-11-20T22:15:00+01:00``, ``2021-09-09 23:46:53.997398``,
+    ``...Z``), RFC 2822 (``Wed, 20 Nov 2024 22:15:00 +0000``), MyBB's ``11-20-2024, 10:15 PM``,
+    ``20/11/2024`` (day first), a few month-name forms and unix epochs (seconds or milliseconds).
+    A date without a zone is taken as UTC. Relative text ("2 hours ago") gives None.
+    """
+    if text is None:
+        return None
+    value = " ".join(str(text).split())
+    if not value or len(value) > 80:
+        return None
+    try:
+        return _parse_date(value)
+    except (ValueError, OverflowError, OSError, TypeError, IndexError):
+        return None
+
+
+def _parse_date(value: str) -> datetime | None:
+    if _EPOCH.match(value):
+        seconds = float(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        return _utc(datetime.fromisoformat(iso))
+    except ValueError:
+        pass
+    if "," in value or re.search(r"[+-]\d{4}$|\bGMT$|\bUTC$", value):
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None:
+            return _utc(parsed)
+    for fmt in _FORMATS:
+        try:
+            return _utc(datetime.strptime(value, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def add_time_of_day(day: datetime, text: str) -> datetime:
+    """``day`` (midnight) with the clock time found in ``text`` ("..., 09:12 PM"), if any.
+
+    MyBB writes "Yesterday, 09:12 PM" with only the day in its title attribute.
+    """
+    match = _TIME_OF_DAY.search(text)
+    if not match or (day.hour, day.minute, day.second) != (0, 0, 0):
+        return day
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second = int(match.group(3) or 0)
+    meridiem = (match.group(4) or "").lower()
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or second > 59:
+        return day
+    return day + timedelta(hours=hour, minutes=minute, seconds=second)
+
+
+# ---------------------------------------------------------------- URLs and ids
+
+_SESSION_PARAMS = frozenset({"sid", "phpsessid", "sessionid", "jsessionid"})
+
+
+def absolute_url(base: str, href: str | None) -> str | None:
+    """``href`` resolved against ``base`` (the page URL), fragment and session ids removed.
+
+    None for empty links and for schemes other than http(s) (``javascript:``, ``data:``...).
+    """
+    if not href:
+        return None
+    href = href.strip()
+    if not href:
+        return None
+    try:
+        joined = urljoin(base, href)
+        parts = urlsplit(joined)
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        kept = [(k, v) for k, v in pairs if k.lower() not in _SESSION_PARAMS]
+        if len(kept) != len(pairs):
+            query = urlencode(kept)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def stable_id(*parts: object) -> str:
+    """A short, stable id from values (for records without an id or URL of their own)."""
+    digest = hashlib.sha256("\x1f".join("" if p is None else str(p) for p in parts).encode("utf-8"))
+    return "sha256:" + digest.hexdigest()[:24]
+
+
+def cut(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
