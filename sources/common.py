@@ -35,6 +35,9 @@ _CELL_TAGS = frozenset({"td", "th"})
 _SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "iframe", "object"})
 _PRE_TAGS = frozenset({"pre", "textarea", "plaintext", "listing", "xmp"})
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_BLOCK_BREAK = "\x01"
+_BLOCK_RUN = re.compile(r"[ \t]*\x01[\x01 \t]*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
@@ -90,7 +93,7 @@ def html_text(node: LexborNode | None) -> str:
             continue
         current, pre = entry
         if current.is_text_node:
-            text = current.text_content or ""
+            text = _CONTROLS.sub("", current.text_content or "")
             # Outside <pre> a newline in the source is layout, not content.
             parts.append(text if pre else text.replace("\n", " "))
             continue
@@ -106,8 +109,8 @@ def html_text(node: LexborNode | None) -> str:
             pre += 1
         closing = ""
         if tag in _BLOCK_TAGS:
-            parts.append("\n")
-            closing = "\n"
+            parts.append(_BLOCK_BREAK)
+            closing = _BLOCK_BREAK
         elif tag in _CELL_TAGS:
             parts.append(" ")
             closing = " "
@@ -116,7 +119,8 @@ def html_text(node: LexborNode | None) -> str:
         children = list(current.iter(include_text=True))
         for child in reversed(children):
             stack.append((child, pre))
-    return tidy_text("".join(parts))
+    # Adjacent block edges make one line break; only <br><br> makes an empty line.
+    return tidy_text(_BLOCK_RUN.sub("\n", "".join(parts)))
 
 
 def tidy_text(text: str) -> str:
