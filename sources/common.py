@@ -57,7 +57,7 @@ def decode_html(body: bytes, charset: str | None = None) -> LexborHTMLParser:
     head = body[:1024]
     if head.startswith(_BOMS) or _META_CHARSET.search(head):
         return LexborHTMLParser(body, encoding=True)
-    if charset and _text_codec(charset):
+    if charset and text_codec(charset):
         return LexborHTMLParser(body.decode(charset, errors="replace"))
     try:
         return LexborHTMLParser(body.decode("utf-8"))
@@ -65,8 +65,10 @@ def decode_html(body: bytes, charset: str | None = None) -> LexborHTMLParser:
         return LexborHTMLParser(body.decode("cp1252", errors="replace"))
 
 
-def _text_codec(name: str) -> bool:
+def text_codec(name: str | None) -> bool:
     """True when ``name`` is a real text encoding (not base64, rot13 and such pseudo-codecs)."""
+    if not name:
+        return False
     try:
         info = codecs.lookup(name)
     except (LookupError, ValueError):
@@ -133,6 +135,13 @@ def tidy_text(text: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out)
+
+
+def raw_text(body: bytes, charset: str | None = None) -> str:
+    """A text/plain body (a raw paste) as text: the declared charset or UTF-8, NULs dropped."""
+    encoding = charset if text_codec(charset) else "utf-8"
+    text = body.replace(b"\x00", b"").decode(encoding, errors="replace")  # type: ignore[arg-type]
+    return text.replace("\r\n", "\n").strip()
 
 
 def one_line(text: str) -> str:

@@ -1,0 +1,450 @@
+"""Alert, digest, health and text messages as Telegram HTML: pure functions, no I/O.
+
+Scraped text is written by attackers, so every piece of it goes through the same three steps,
+in this order:
+
+1. ``_clean``: bidi overrides/isolates, zero-width and other format characters, control characters
+   and lone surrogates are removed (they let a title pose as another, or hide a term);
+2. ``_clip``: the field is cut to its budget of UTF-16 code units (Telegram counts those) BEFORE
+   escaping, so an escape sequence is never cut in half;
+3. ``html.escape(quote=True)``.
+
+Every field has a budget and the budgets add up to well under Telegram's 4096 visible units, so
+the limit holds by construction; a final check (``_fit``) rebuilds with smaller budgets anyway,
+so a future field that forgets its budget still cannot break it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Mapping, Sequence
+from urllib.parse import urlsplit
+
+from monitor.store import HitView
+
+MAX_MESSAGE = 4096          # Telegram's limit, in UTF-16 code units of the visible text
+ELLIPSIS = "…"
+
+SEVERITY_ORDER = ("low", "medium", "high", "critical")
+SEVERITY_MARK = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🟡"}
+
+_KEEP_CONTROLS = frozenset("\n\t")
+_TAG = re.compile(r"<[^>]*>")
+_SPACES = re.compile(r"\s+")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_MAX_URL = 2048
+
+
+# ---------------------------------------------------------------- text primitives
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram's message limit."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def visible_text(message: str) -> str:
+    """The text Telegram shows for our own HTML: tags dropped, entities decoded.
+
+    Only valid for HTML this module wrote (every ``<`` in text is escaped).
+    """
+    return html.unescape(_TAG.sub("", message))
+
+
+def _is_dropped(ch: str) -> bool:
+    # Cf covers every bidi override/isolate/mark (U+202A-202E, U+2066-2069, U+200E/F, U+061C),
+    # zero-width characters (U+200B-200D, U+2060, U+FEFF), soft hyphens and tag characters;
+    # Cs are lone surrogates, which cannot even be encoded to send.
+    if ch in _KEEP_CONTROLS:
+        return False
+    return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
+
+
+def _clean(text: str, *, multiline: bool = False) -> str:
+    """Drop invisible/control characters and fold whitespace (one line unless ``multiline``)."""
+    kept = "".join(ch for ch in text if not _is_dropped(ch))
+    if multiline:
+        kept = _INLINE_SPACES.sub(" ", kept.replace("\r", ""))
+        kept = "\n".join(line.strip() for line in kept.split("\n"))
+        return _MANY_NEWLINES.sub("\n\n", kept).strip()
+    return _SPACES.sub(" ", kept).strip()
+
+
+def _clip(text: str, units: int) -> str:
+    """Cut ``text`` to at most ``units`` UTF-16 units, marking a cut with an ellipsis."""
+    if units <= 0:
+        return ""
+    if utf16_len(text) <= units:
+        return text
+    out: list[str] = []
+    used = 0
+    for ch in text:
+        width = 2 if ord(ch) > 0xFFFF else 1
+        if used + width > units - 1:
+            break
+        out.append(ch)
+        used += width
+    kept = "".join(out)
+    # Prefer to cut between words when a word boundary is close to the cut.
+    space = kept.rfind(" ", max(0, len(kept) - 15))
+    if space > 0 and not text[len(kept)].isspace():
+        kept = kept[:space]
+    return kept.rstrip() + ELLIPSIS
+
+
+def _clip_left(text: str, units: int) -> str:
+    """Keep the END of ``text`` within ``units`` UTF-16 units (for the text before a match)."""
+    if units <= 0:
+        return ""
+    if utf16_len(text) <= units:
+        return text
+    return ELLIPSIS + _clip(text[::-1], units)[:-1][::-1].lstrip()
+
+
+def _safe(text: object, units: int, *, multiline: bool = False) -> str:
+    """Scraped (or any outside) value -> cleaned, clipped, escaped HTML text."""
+    raw = "" if text is None else str(text)
+    # Clean only a bounded slice: a 10 MB post must not cost a 10 MB scan per field.
+    raw = raw[: units * 4 + 64]
+    return html.escape(_clip(_clean(raw, multiline=multiline), units), quote=True)
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The escaped href for an http(s) or t.me URL, or None when it must not become a link."""
+    if not url:
+        return None
+    url = url.strip()
+    if len(url) > _MAX_URL or any(_is_dropped(ch) or ch.isspace() for ch in url):
+        return None
+    if url.lower().startswith("t.me/"):
+        url = "https://" + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return html.escape(url, quote=True)
+
+
+def _format_when(value: object) -> str:
+    """A datetime, ISO string or epoch seconds -> ``2024-11-19 10:22 UTC`` (else the value as text)."""
+    when: datetime | None = None
+    if isinstance(value, datetime):
+        when = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            when = datetime.fromtimestamp(value, timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            when = None
+    elif isinstance(value, str):
+        try:
+            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if when is None:
+        return "" if value is None else str(value)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+# ---------------------------------------------------------------- alert pieces
+
+@dataclass(frozen=True)
+class _Budget:
+    """Per-field budgets in UTF-16 units of visible text (before escaping)."""
+
+    watch: int = 80
+    watches: int = 500
+    term: int = 80
+    terms: int = 400
+    source: int = 100
+    title: int = 300
+    author: int = 80
+    snippet: int = 220
+    refs: int = 10
+
+    def scaled(self, factor: float) -> "_Budget":
+        return _Budget(*(max(8, int(v * factor)) if name != "refs" else max(1, int(v * factor))
+                         for name, v in self.__dict__.items()))
+
+
+ALERT_BUDGET = _Budget()
+DIGEST_BUDGET = _Budget(watch=60, watches=200, term=60, terms=150, source=60, title=200,
+                        author=60, snippet=140, refs=5)
+
+
+def _severity(hits: Sequence[HitView]) -> str:
+    ranked = [h.severity for h in hits if h.severity in SEVERITY_ORDER]
+    if not ranked:
+        return (hits[0].severity if hits else "") or "medium"
+    return max(ranked, key=SEVERITY_ORDER.index)
+
+
+def _severity_label(severity: str) -> str:
+    mark = SEVERITY_MARK.get(severity, "⚪")
+    return f"{mark} <b>{_safe(severity.upper(), 20)}</b>"
+
+
+def _joined(values: Sequence[str], each: int, total: int, wrap: Callable[[str], str]) -> str:
+    """Distinct values, each clipped and escaped, until ``total`` units; then "+N more"."""
+    seen: list[str] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    parts: list[str] = []
+    used = 0
+    for i, value in enumerate(seen):
+        piece = _clip(_clean(value[: each * 4 + 64]), each)
+        cost = utf16_len(piece) + 2
+        if parts and used + cost > total:
+            parts.append(f"+{len(seen) - i} more")
+            break
+        parts.append(wrap(html.escape(piece, quote=True)))
+        used += cost
+    return ", ".join(parts)
+
+
+def _watches(hits: Sequence[HitView], b: _Budget) -> str:
+    names = [h.watch for h in hits]
+    return _joined(names, b.watch, b.watches, lambda s: f"<b>{s}</b>")
+
+
+def _terms(hits: Sequence[HitView], b: _Budget) -> str:
+    terms = [t for h in hits for t in h.terms]
+    return _joined(terms, b.term, b.terms, lambda s: f"<i>{s}</i>")
+
+
+def _title_html(hits: Sequence[HitView], b: _Budget) -> str:
+    item = hits[0].item
+    title = _safe(item.title, b.title) or "(no title)"
+    href = _safe_url(item.url)
+    if href is None:
+        return title
+    return f'<a href="{href}">{title}</a>'
+
+
+def _locate(hits: Sequence[HitView]) -> tuple[str, int, int] | None:
+    """(field text, start, end) of the first match: in the post text when any, else in the title."""
+    item = hits[0].item
+    fields = {"text": item.text or "", "title": item.title or ""}
+    for want in ("text", "title"):
+        spans = sorted((h.start, h.end) for h in hits
+                       if h.field == want and 0 <= h.start < h.end <= len(fields[want]))
+        if spans:
+            return fields[want], spans[0][0], spans[0][1]
+    # Offsets missing or stale (the text changed since): look the terms up again.
+    for want in ("text", "title"):
+        for h in hits:
+            for term in h.terms:
+                found = re.search(re.escape(term), fields[want], re.IGNORECASE) if term else None
+                if found:
+                    return fields[want], found.start(), found.end()
+    return None
+
+
+def _snippet(hits: Sequence[HitView], units: int) -> str:
+    """About ``units`` visible units around the first match, the matched text in bold."""
+    item = hits[0].item
+    located = _locate(hits)
+    if located is None:
+        return _safe(item.text, units) if item.text else ""
+    text, start, end = located
+    term = _clip(_clean(text[start:end][:400]), min(100, units // 2))
+    room = max(20, units - utf16_len(term))
+    before_budget = room * 2 // 5
+    window = before_budget * 4 + 32
+    before = _clip_left(_clean(text[max(0, start - window):start]), before_budget)
+    if before and start > window and not before.startswith(ELLIPSIS):
+        before = ELLIPSIS + before
+    if before and text[start - 1].isspace():
+        before += " "
+    after_budget = max(10, room - utf16_len(before))
+    window = after_budget * 4 + 32
+    after = _clip(_clean(text[end:end + window]), after_budget)
+    if after and end + window < len(text) and not after.endswith(ELLIPSIS):
+        after += ELLIPSIS
+    if after and text[end].isspace():
+        after = " " + after
+    bold = f"<b>{html.escape(term, quote=True)}</b>" if term else ""
+    return html.escape(before, quote=True) + bold + html.escape(after, quote=True)
+
+
+def _refs(hits: Sequence[HitView], limit: int) -> str:
+    ids = sorted({h.id for h in hits})
+    shown = ", ".join(f"#{i}" for i in ids[:limit])
+    if len(ids) > limit:
+        shown += f" +{len(ids) - limit} more"
+    return ("hit " if len(ids) == 1 else "hits ") + shown
+
+
+def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
+    item = hits[0].item
+    parts = [f"📡 {_safe(item.source, b.source)}"]
+    if item.author and _clean(item.author[:400]):
+        parts.append(f"👤 {_safe(item.author, b.author)}")
+    if item.date is not None:
+        parts.append(f"🗓 {_format_when(item.date)}")
+    return " · ".join(parts)
+
+
+def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget) -> str:
+    lines = [f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
+             f"🔎 {_terms(hits, b)}",
+             f"📰 {_title_html(hits, b)}",
+             _meta_line(hits, b)]
+    snippet = _snippet(hits, b.snippet)
+    if snippet:
+        lines.append(f"<blockquote>{snippet}</blockquote>")
+    tail = f"🔖 {_refs(hits, b.refs)}"
+    if retro:
+        tail += " · 🕵 retro-hunt"
+    lines.append(tail)
+    return "\n".join(lines)
+
+
+def _fit(build: Callable[[_Budget], str], budget: _Budget, limit: int = MAX_MESSAGE) -> str:
+    """Build with ``budget``; if the visible text is still over ``limit``, rebuild smaller."""
+    for factor in (1.0, 0.5, 0.25, 0.1, 0.02):
+        message = build(budget.scaled(factor) if factor != 1.0 else budget)
+        if utf16_len(visible_text(message)) <= limit:
+            return message
+    # Unreachable with sane budgets; keep a guaranteed-valid message rather than fail.
+    return html.escape(_clip(visible_text(message), limit), quote=True)
+
+
+# ---------------------------------------------------------------- public renderers
+
+def render_alert(hits: Sequence[HitView], retro: bool) -> str:
+    """One Telegram HTML message for ONE item: all of its hits for one chat.
+
+    Shows severity, watch entries, matched terms, source, the title linked to the item URL
+    (http/https/t.me only), author and date when known, a snippet around the first match with
+    the term in bold, the hit references and the retro-hunt mark. Never over 4096 visible units.
+    """
+    if not hits:
+        raise ValueError("render_alert needs at least one hit")
+    return _fit(lambda b: _build_alert(hits, retro, b), ALERT_BUDGET)
+
+
+def _digest_block(hits: Sequence[HitView], b: _Budget) -> str:
+    head = f"{_severity_label(_severity(hits))} · {_watches(hits, b)}"
+    lines = [head, f"📰 {_title_html(hits, b)}", f"{_meta_line(hits, b)} · 🔖 {_refs(hits, b.refs)}"]
+    if any(h.retro for h in hits):
+        lines[-1] += " · 🕵 retro-hunt"
+    snippet = _snippet(hits, b.snippet)
+    if snippet:
+        lines.append(f"<i>{snippet}</i>")
+    return "\n".join(lines)
+
+
+_DIGEST_HEADER_UNITS = 120   # "📦 leakmon digest: N alerts (part i/k)" with room to spare
+_DIGEST_SEPARATOR = "\n\n"
+
+
+def pack_digest(items: Sequence[Sequence[HitView]]) -> list[tuple[str, list[int]]]:
+    """Digest messages with, for each, the indexes of the ``items`` it covers (in order).
+
+    Every item is in exactly one message; every message is within the limit.
+    """
+    blocks: list[tuple[int, str, int]] = []
+    block_limit = (MAX_MESSAGE - _DIGEST_HEADER_UNITS) // 3
+    for index, hits in enumerate(items):
+        if not hits:
+            continue
+        block = _fit(lambda b, hits=hits: _digest_block(hits, b), DIGEST_BUDGET, block_limit)
+        blocks.append((index, block, utf16_len(visible_text(block))))
+    groups: list[list[tuple[int, str, int]]] = []
+    used = MAX_MESSAGE  # forces a first group
+    for entry in blocks:
+        cost = entry[2] + len(_DIGEST_SEPARATOR)
+        if not groups or used + cost > MAX_MESSAGE - _DIGEST_HEADER_UNITS:
+            groups.append([])
+            used = 0
+        groups[-1].append(entry)
+        used += cost
+    total = len(blocks)
+    out: list[tuple[str, list[int]]] = []
+    for number, group in enumerate(groups, 1):
+        part = f" (part {number}/{len(groups)})" if len(groups) > 1 else ""
+        header = f"📦 <b>leakmon digest</b>: {total} alerts{part}"
+        body = _DIGEST_SEPARATOR.join(block for _, block, _ in group)
+        out.append((header + _DIGEST_SEPARATOR + body, [index for index, _, _ in group]))
+    return out
+
+
+def render_digest(items: Sequence[Sequence[HitView]]) -> list[str]:
+    """Several items per message (a burst for one chat); all items included across the list."""
+    return [message for message, _ in pack_digest(items)]
+
+
+def render_health(payload: Mapping[str, object]) -> str:
+    """A source-health, config-problem or delivery-problem message from an outbox payload.
+
+    Events: ``failing`` / ``recovered`` (source, reason, failures, since), ``config_error``
+    (file, error), ``delivery_refused`` (chat, reason); anything else is listed key by key.
+    """
+    event = str(payload.get("event", ""))
+    source = _safe(payload.get("source"), 100)
+    failures = _safe(payload.get("failures"), 20)
+    since = _safe(_format_when(payload.get("since")), 60)
+    if event == "failing":
+        lines = [f"⚠️ <b>Source failing</b>: <code>{source}</code>",
+                 f"Reason: {_safe(payload.get('reason'), 600) or 'unknown'}"]
+        if failures:
+            lines.append(f"{failures} consecutive failed polls" + (f" since {since}" if since else ""))
+    elif event == "recovered":
+        lines = [f"✅ <b>Source recovered</b>: <code>{source}</code>"]
+        if failures:
+            lines.append(f"Working again after {failures} failed polls"
+                         + (f" (failing since {since})" if since else ""))
+    elif event == "config_error":
+        lines = [f"⚠️ <b>Config problem</b> in <code>{_safe(payload.get('file'), 300)}</code>",
+                 _safe(payload.get("error"), 2000, multiline=True),
+                 "The previous configuration keeps running."]
+    elif event == "delivery_refused":
+        lines = [f"⚠️ <b>Alerts to chat</b> <code>{_safe(payload.get('chat'), 100)}</code> "
+                 "<b>cannot be delivered</b>",
+                 f"Telegram refused: {_safe(payload.get('reason'), 600)}",
+                 "The messages are parked; check the chat id and the bot's membership."]
+    else:
+        lines = [f"ℹ️ <b>{_safe(event or 'notice', 60)}</b>"]
+        for key, value in list(payload.items())[:20]:
+            if key != "event":
+                shown = value if isinstance(value, str) else json.dumps(value, default=str)
+                lines.append(f"{_safe(key, 60)}: {_safe(shown, 300)}")
+    return _fit(lambda b: "\n".join(line for line in lines if line), ALERT_BUDGET)
+
+
+def render_text(payload: Mapping[str, object]) -> str:
+    """A plain text notice ``{"text": ...}`` as safe HTML (escaped, cleaned, within the limit)."""
+    text = _safe(payload.get("text"), MAX_MESSAGE - 100, multiline=True)
+    return text or "(empty message)"
+
+
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
+
+
+def to_plain(message: str) -> str:
+    """Telegram HTML -> plain text (console output, and the resend when Telegram refuses the markup).
+
+    Links become ``text (url)``. Robust to broken markup: whatever looks like a tag is dropped.
+    """
+    def link(m: re.Match[str]) -> str:
+        url, text = m.group(1), m.group(2)
+        return text if html.unescape(_TAG.sub("", text)) == html.unescape(url) else f"{text} ({url})"
+
+    plain = _LINK.sub(link, message)
+    plain = re.sub(r"<br\s*/?>", "\n", plain, flags=re.IGNORECASE)
+    return html.unescape(_TAG.sub("", plain))
+
+
+def clip_plain(text: str, units: int = MAX_MESSAGE) -> str:
+    """Plain text cut to Telegram's limit (UTF-16 units), for sending without parse mode."""
+    return _clip(text, units)

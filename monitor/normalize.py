@@ -1,0 +1,277 @@
+"""Text -> match form: casefold, accents, punctuation, defanging, word spacing.
+
+Two steps, kept apart because the first one keeps offsets and the second does not:
+
+1. :func:`fold` (or :func:`fold_strict`) writes ONE character out per character in, so an
+   offset in the folded text is an offset in the original. Letters and digits are lower-cased
+   and lose their accents ("É" -> "e", "ß" -> "s"); every other visible character (punctuation,
+   underscore, apostrophes, hyphens, dots, brackets, spaces, control characters) becomes a
+   space; invisible characters that do not separate words (combining marks, soft hyphen,
+   zero-width and bidi controls: Unicode categories M* and Cf) become :data:`JOIN` ("\\0"),
+   which step 2 deletes, so "Medi\\u200bboard" still reads "mediboard". Defanged dots
+   ("[dot]", "(dot)", "{dot}") become spaces too; "[.]" needs nothing, it is punctuation.
+2. :class:`WordForm` deletes JOIN characters and collapses runs of spaces to one, padded with
+   one space at each end: " hopital saint joseph ". A term in that form, padded the same way,
+   can only match whole words. ``WordForm.to_original`` maps positions back to the original
+   text (lazily: only matches ever need it).
+
+Speed (see DESIGN "Normalization dominates"): text that encodes to Latin-1 goes through
+``bytes.translate`` with a 256-byte table (hundreds of MB/s); other text is cut into Latin-1
+runs (same table) and non-Latin-1 runs (``str.translate`` with a per-character map built once
+per character and cached), so one emoji in a 40 MB file does not slow the whole file down.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+
+__all__ = ["JOIN", "fold", "fold_strict", "match_form", "match_form_strict", "WordForm",
+           "NORMALIZATION_VERSION"]
+
+#: Bump when the folding rules change: cached compiled watch lists keyed on it go stale.
+NORMALIZATION_VERSION = "1"
+
+#: What an invisible in-word character folds to; :class:`WordForm` deletes it.
+JOIN = "\0"
+
+# Letters that look like an apostrophe or a quote (U+02B9..U+02BF, U+02C8, U+02CA, U+02CB):
+# they are "letters" to Unicode but separate words like "'" does ("d\u02bcInstruction").
+_QUOTE_LETTERS = frozenset("\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u02ca\u02cb")
+
+# Per-character maps of the slow path, filled on first sight of a character. Bounded: an
+# attacker's page full of distinct code points must not grow memory forever.
+_SLOW_CACHE_LIMIT = 100_000
+_slow_map: dict[int, str] = {}
+_slow_map_strict: dict[int, str] = {}
+
+_NON_LATIN1_RUN = re.compile("([^\x00-\xff]+)")
+# A folded "[dot]" is " dot "; the original characters around it tell it from the word "dot".
+_DEFANG_OPEN = "[({"
+_DEFANG_CLOSE = "])}"
+
+
+def _fold_char(ch: str) -> str:
+    """The folded form of one character (the rule; tables and caches are built from it)."""
+    category = unicodedata.category(ch)
+    if category[0] == "M" or category == "Cf":
+        return JOIN
+    if ch in _QUOTE_LETTERS or not ch.isalnum():
+        return " "
+    # NFKD splits "É" into "E" + U+0301 and "ﬁ" into "fi"; keep the first base character.
+    for base in unicodedata.normalize("NFKD", ch):
+        if unicodedata.combining(base):
+            continue
+        if not base.isalnum():
+            return " "
+        # casefold gives "ss" for "ß": its first character keeps the output one-for-one.
+        out = base.casefold()[0]
+        if ord(ch) < 256 and ord(out) >= 256:
+            # Only "µ" (-> Greek mu): keep it in Latin-1 so the fast table can hold it and
+            # both paths agree.
+            return ch.lower()
+        return out
+    return " "
+
+
+def _fold_char_strict(ch: str) -> str:
+    """Strict folding of one character: case and accents kept, only separators fold."""
+    category = unicodedata.category(ch)
+    if category == "Cf":
+        return JOIN
+    if category[0] == "M":
+        return ch  # an accent written as a combining mark is part of the word in strict mode
+    if ch in _QUOTE_LETTERS or not ch.isalnum():
+        return " "
+    return ch
+
+
+def _latin1_table(rule: Callable[[str], str]) -> bytes:
+    return bytes(ord(rule(chr(b))) for b in range(256))
+
+
+_TABLE = _latin1_table(_fold_char)
+_TABLE_STRICT = _latin1_table(_fold_char_strict)
+
+
+def _translate(text: str, table: bytes, cache: dict[int, str], rule: Callable[[str], str]) -> str:
+    try:
+        return text.encode("latin-1").translate(table).decode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    parts = _NON_LATIN1_RUN.split(text)
+    # split() with a capturing group alternates: Latin-1 run, non-Latin-1 run, Latin-1 run...
+    for i in range(1, len(parts), 2):
+        run = parts[i]
+        missing = [ch for ch in set(run) if ord(ch) not in cache]
+        if missing:
+            if len(cache) + len(missing) > _SLOW_CACHE_LIMIT:
+                cache.clear()
+            for ch in missing:
+                cache[ord(ch)] = rule(ch)
+        parts[i] = run.translate(cache)
+    for i in range(0, len(parts), 2):
+        if parts[i]:
+            parts[i] = parts[i].encode("latin-1").translate(table).decode("latin-1")
+    return "".join(parts)
+
+
+def _undefang(text: str, folded: str) -> str:
+    """Blank "[dot]", "(dot)", "{dot}" (any case) in ``folded``; the plain word "dot" stays."""
+    at = folded.find(" dot ")
+    if at < 0:
+        return folded
+    pieces: list[str] = []
+    done = 0
+    while at >= 0:
+        if text[at] in _DEFANG_OPEN and text[at + 4] in _DEFANG_CLOSE:
+            pieces.append(folded[done:at])
+            pieces.append("     ")
+            done = at + 5
+        at = folded.find(" dot ", at + 4)
+    if not pieces:
+        return folded
+    pieces.append(folded[done:])
+    return "".join(pieces)
+
+
+def fold(text: str) -> str:
+    """Fold ``text`` to its match form, one character out per character in.
+
+    Lower-case, accents removed, every non-alphanumeric character a space, invisible in-word
+    characters :data:`JOIN`, defanged dots blanked::
+
+        >>> fold("Hôpital Saint-Joseph")
+        'hopital saint joseph'
+        >>> fold("chu-rennes[dot]fr")
+        'chu rennes     fr'
+    """
+    return _undefang(text, _translate(text, _TABLE, _slow_map, _fold_char))
+
+
+def fold_strict(text: str) -> str:
+    """Like :func:`fold` but case and accents are kept (for ``strict`` watch entries).
+
+        >>> fold_strict("Laboratoire Mémé (Lyon)")
+        'Laboratoire Mémé  Lyon '
+    """
+    folded = _translate(text, _TABLE_STRICT, _slow_map_strict, _fold_char_strict)
+    if " dot " in folded or " DOT " in folded or " Dot " in folded:
+        # strict keeps case, so look for the marker in a case-blind copy of the same length
+        return _undefang_strict(text, folded)
+    return folded
+
+
+def _undefang_strict(text: str, folded: str) -> str:
+    blind = fold(text)
+    marks = [i for i in range(len(blind)) if blind.startswith("     ", i) and folded[i + 1:i + 4].lower() == "dot"
+             and text[i] in _DEFANG_OPEN and text[i + 4] in _DEFANG_CLOSE]
+    if not marks:
+        return folded
+    out = list(folded)
+    for i in marks:
+        out[i:i + 5] = "     "
+    return "".join(out)
+
+
+def _collapse(folded: str) -> str:
+    if JOIN in folded:
+        folded = folded.replace(JOIN, "")
+    return " ".join(folded.split())
+
+
+def match_form(term: str) -> str:
+    """A term as the automaton stores it: folded, single-spaced, stripped ("hopital saint joseph")."""
+    return _collapse(fold(term))
+
+
+def match_form_strict(term: str) -> str:
+    """:func:`match_form` for strict entries (case and accents kept)."""
+    return _collapse(fold_strict(term))
+
+
+class WordForm:
+    """A folded text with JOINs deleted and space runs collapsed, padded: ``" w1 w2 ... wn "``.
+
+    ``text`` is what the automaton scans. :meth:`to_original` maps positions of word
+    characters in ``text`` back to positions in the folded (hence the original) text.
+    """
+
+    __slots__ = ("folded", "text")
+
+    def __init__(self, folded: str) -> None:
+        self.folded = folded
+        self.text = " " + _collapse(folded) + " "
+
+    def to_original(self, positions: Iterable[int]) -> dict[int, int]:
+        """Map positions of word characters in ``text`` to positions in the folded text.
+
+        Works in one forward pass over the sorted positions, so the cost is linear in the
+        text spanned, whatever the number of positions. A position that is not on a word
+        character is mapped to the next word character.
+        """
+        wanted = sorted(set(positions))
+        out: dict[int, int] = {}
+        s = self.folded
+        n = len(s)
+        # Cursor: text position ``cur_w`` is folded position ``cur_f``, a word character.
+        cur_w, cur_f = 1, _skip_gap(s, 0)
+        for p in wanted:
+            if p <= cur_w:
+                out[p] = cur_f
+                continue
+            target = p - cur_w
+            i = cur_f + target
+            while True:
+                i = _skip_gap(s, min(i, n))
+                d = _word_len(s, cur_f, i)
+                if d >= target or i >= n:
+                    break
+                i += target - d
+            out[p] = i
+            cur_w, cur_f = p, i
+        return out
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original ``(start, end)`` of the match ``text[start:end]`` (whole words)."""
+        m = self.to_original((start, end - 1))
+        return m[start], m[end - 1] + 1
+
+
+def _skip_gap(s: str, i: int) -> int:
+    """The first word character at or after ``i`` (or ``len(s)``)."""
+    n = len(s)
+    while i < n and (s[i] == " " or s[i] == JOIN):
+        m = _GAP.match(s, i)
+        i = m.end() if m else i + 1
+    return i
+
+
+_GAP = re.compile("[ \0]+")
+
+
+def _word_len(s: str, start: int, i: int) -> int:
+    """How far folded position ``i`` lies from word character ``start`` in the word form.
+
+    ``s[start]`` is a word character; ``s[i]`` is a word character or the end of ``s``.
+    """
+    seg = s[start:i]
+    if JOIN in seg:
+        seg = seg.replace(JOIN, "")
+    words = seg.split()
+    if not words:
+        return 0
+    length = sum(map(len, words)) + len(words) - 1
+    # ``i`` is on the word after a gap when the segment ends with one.
+    return length + 1 if seg[-1] == " " else length
+
+
+def locate(text: str, positions: Sequence[int]) -> list[int]:
+    """Positions of word characters in ``WordForm(fold(text)).text`` mapped to ``text`` offsets."""
+    mapping = WordForm(fold(text)).to_original(positions)
+    return [mapping[p] for p in positions]
+
+
+_ = bisect  # kept for callers that bisect over mapped offsets

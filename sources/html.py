@@ -1,0 +1,409 @@
+"""HTML listings read with CSS selectors: forums (MyBB, XenForo, phpBB), paste archives, any site.
+
+A listing page has one element per item (``selectors.item``); inside it ``title`` and ``link``
+(an ``href``, resolved against the page URL), optionally ``author`` and ``date``. ``next`` is the
+next-page link (followed up to ``pages`` pages, same origin only). With ``follow = true`` each NEW
+item's page is fetched once and ``body`` selects its text there.
+
+Presets name the selectors and the id rule of known forum engines; ``selectors`` given with a
+preset override single selectors of it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
+from monitor.items import Item
+from sources.common import (
+    absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, one_line,
+    origin_of, parse_date, raw_text, valid_selector,
+)
+
+if TYPE_CHECKING:
+    from monitor.config import SourceConfig
+    from monitor.fetch import Fetcher, Page
+    from sources import SourceState
+
+KIND = "html"
+SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")
+NO_ITEMS = "no items found: the item selector matched nothing (outdated selectors or a login wall)"
+
+log = logging.getLogger(__name__)
+
+IdRule = Callable[[LexborNode, LexborNode, str], "str | None"]
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """The CSS selectors of one listing; ``None`` = not used."""
+
+    item: str
+    title: str
+    link: str
+    author: str | None = None
+    date: str | None = None
+    body: str | None = None
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What is known of a forum engine: its selectors and how its rows name their item ids."""
+
+    selectors: Mapping[str, str]
+    item_id: IdRule | None = None       # None: the canonical URL is the id
+    id_required: bool = False           # a row whose id the rule cannot read is not an item
+    author_attr: str | None = None      # the row attribute holding the author (XenForo data-author)
+    title_last: bool = False            # the title is the LAST match (XenForo: a prefix label comes first)
+    raw_body: bool = False              # the body is a text/plain page at origin + "/raw/<id>"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Typed parameters of an html source."""
+
+    source: str
+    url: str
+    selectors: Selectors
+    preset: str | None = None
+    follow: bool = False
+    pages: int = 1
+
+
+# ---------------------------------------------------------------- id rules of the presets
+
+_TID_ATTR = re.compile(r"^tid_(\d+)$")
+_SEO_THREAD = re.compile(r"/(Thread-[^/?#]+)")
+_XF_CLASS = re.compile(r"\bjs-threadListItem-(\d+)\b")
+_XF_HREF = re.compile(r"/threads/(?:[^/]*\.)?(\d+)/?")
+_PASTE_KEY = re.compile(r"^/([A-Za-z0-9]{8})/?$")
+
+
+def _query_value(url: str, name: str) -> str | None:
+    values = parse_qs(urlsplit(url).query).get(name)
+    if values and values[0].isdigit():
+        return values[0]
+    return None
+
+
+def _mybb_id(row: LexborNode, link: LexborNode, url: str) -> str | None:
+    """MyBB: the tid from ``span#tid_123`` (or the link's own id), else ``tid=`` or an SEO slug."""
+    for node in (link, link.parent):
+        match = _TID_ATTR.match(attr(node, "id") or "")
+        if match:
+            return match.group(1)
+    tid = _query_value(url, "tid")
+    if tid:
+        return tid
+    # SEO URLs (Thread-subject) carry no tid; the slug survives the forum moving to a new
+    # onion address, the URL would not.
+    match = _SEO_THREAD.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def _xenforo_id(row: LexborNode, link: LexborNode, url: str) -> str | None:
+    """XenForo 2: ``js-threadListItem-<id>`` in the row's class, else ``/threads/slug.<id>/``."""
+    match = _XF_CLASS.search(attr(row, "class") or "")
+    if match:
+        return match.group(1)
+    match = _XF_HREF.search(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+def _phpbb_id(row: LexborNode, link: LexborNode, url: str) -> str | None:
+    """phpBB: the topic id ``t=123`` of ``viewtopic.php``."""
+    return _query_value(url, "t")
+
+
+def _paste_key(row: LexborNode, link: LexborNode, url: str) -> str | None:
+    """pastebin.com archive: the 8-character paste key that is the whole link path."""
+    match = _PASTE_KEY.match(urlsplit(url).path)
+    return match.group(1) if match else None
+
+
+PRESETS: dict[str, Preset] = {
+    "mybb": Preset(
+        selectors={
+            "item": "tr.inline_row",
+            "title": "span[id^='tid_'] > a, a[id^='tid_']",
+            "link": "span[id^='tid_'] > a, a[id^='tid_']",
+            "author": "span.author a, div.author a, .author",
+            "date": "span.thread_start_datetime, .thread_start_datetime",
+            "body": "div.post_body",
+            "next": "a.pagination_next",
+        },
+        item_id=_mybb_id,
+    ),
+    "xenforo": Preset(
+        selectors={
+            "item": "div.structItem--thread",
+            "title": "div.structItem-title a",
+            "link": "div.structItem-title a",
+            "author": ".structItem-minor a.username, a.username",
+            "date": "li.structItem-startDate time, time[datetime]",
+            "body": "article.message-body div.bbWrapper",
+            "next": "a.pageNav-jump--next",
+        },
+        item_id=_xenforo_id,
+        author_attr="data-author",
+        title_last=True,
+    ),
+    "phpbb": Preset(
+        selectors={
+            "item": "ul.topiclist.topics li.row",
+            "title": "a.topictitle",
+            "link": "a.topictitle",
+            "author": ".topic-poster a.username, .topic-poster a.username-coloured, "
+                      "a.username, a.username-coloured",
+            "date": ".topic-poster time, time[datetime]",
+            "body": "div.postbody div.content",
+            "next": "a.button[rel='next'], li.next a, a[rel='next']",
+        },
+        item_id=_phpbb_id,
+    ),
+    "pastebin-archive": Preset(
+        selectors={
+            "item": "table.maintable tr",
+            "title": "td a[href^='/']",
+            "link": "td a[href^='/']",
+        },
+        item_id=_paste_key,
+        id_required=True,
+        raw_body=True,
+    ),
+}
+
+
+# ---------------------------------------------------------------- options
+
+def make_options(src: "SourceConfig") -> Options:
+    """Check an html source's keys (preset, selectors) and build its Options."""
+    if src.items is not None:
+        raise ConfigError("", "items", "is only for json sources (html sources use selectors)")
+    if src.fields:
+        raise ConfigError("", "fields", "is only for json sources (html sources use selectors)")
+    preset = PRESETS.get(src.preset) if src.preset is not None else None
+    if src.preset is not None and preset is None:
+        raise ConfigError("", "preset", f'"{src.preset}" is not an html preset '
+                                        f"(one of: {', '.join(PRESETS)})")
+    for key, selector in src.selectors.items():
+        if key not in SELECTOR_KEYS:
+            raise ConfigError("", f"selectors.{key}", f"unknown selector (expected one of: "
+                                                      f"{', '.join(SELECTOR_KEYS)})")
+        if not selector.strip():
+            raise ConfigError("", f"selectors.{key}", "must not be empty")
+        if not valid_selector(selector):
+            raise ConfigError("", f"selectors.{key}", f'"{selector}" is not a valid CSS selector')
+    merged = {**(preset.selectors if preset else {}), **src.selectors}
+    if preset is None:
+        for key in ("item", "title", "link"):
+            if key not in merged:
+                raise ConfigError("", f"selectors.{key}",
+                                  "is required for an html source without a preset "
+                                  "(give preset = \"mybb\" | \"xenforo\" | ... or selectors item, title and link)")
+    if src.follow and "body" not in merged and not (preset and preset.raw_body):
+        raise ConfigError("", "selectors.body", "follow = true needs a body selector for the item pages")
+    selectors = Selectors(**{key: merged.get(key) for key in SELECTOR_KEYS})
+    return Options(source=src.name, url=src.url, selectors=selectors, preset=src.preset,
+                   follow=src.follow, pages=src.pages)
+
+
+# ---------------------------------------------------------------- parsing
+
+@dataclass(frozen=True)
+class Listing:
+    """One parsed listing page: its items, the next-page URL, and rows that were not items."""
+
+    items: list[Item]
+    next_url: str | None
+    skipped: int
+
+
+def parse(page: "Page", opts: Options) -> list[Item]:
+    """Items of one listing page (text = the row's text). Raises ParseError when there are none."""
+    return parse_listing(page, opts).items
+
+
+def parse_listing(page: "Page", opts: Options, tree: LexborHTMLParser | None = None) -> Listing:
+    """Items and the next-page link of one listing page.
+
+    Raises ParseError "login or challenge page" or "no items found: ..." when no item is found.
+    """
+    if tree is None:
+        tree = decode_html(page.body, page.charset)
+    preset = PRESETS.get(opts.preset or "")
+    sel = opts.selectors
+    rows = tree.css(sel.item)
+    items: list[Item] = []
+    seen: set[str] = set()
+    skipped = 0
+    for row in rows:
+        item = _row_item(row, page.url, opts, preset)
+        if item is None:
+            skipped += 1
+            continue
+        if item.item_id in seen:
+            continue
+        seen.add(item.item_id)
+        items.append(item)
+    if not items:
+        check_challenge(page, tree)
+        if rows:
+            raise ParseError(f"no items found: the item selector matched {len(rows)} element(s) but none "
+                             "had a title and a link (outdated selectors?)")
+        raise ParseError(NO_ITEMS)
+    if skipped:
+        log.debug("%s: %d row(s) without a title and link skipped", opts.source, skipped)
+    next_url = None
+    if sel.next:
+        next_node = tree.css_first(sel.next)
+        next_url = absolute_url(page.url, attr(next_node, "href"))
+    return Listing(items=items, next_url=next_url, skipped=skipped)
+
+
+def _pick(row: LexborNode, selector: str, last: bool) -> LexborNode | None:
+    if not last:
+        return row.css_first(selector)
+    matches = row.css(selector)
+    return matches[-1] if matches else None
+
+
+def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | None) -> Item | None:
+    sel = opts.selectors
+    own_title = preset is not None and sel.title == preset.selectors.get("title")
+    title_node = _pick(row, sel.title, own_title and preset.title_last)  # type: ignore[union-attr]
+    if title_node is None:
+        return None
+    title = one_line(html_text(title_node))
+    if sel.link == sel.title:
+        link_node = title_node
+    else:
+        own_link = preset is not None and sel.link == preset.selectors.get("link")
+        link_node = _pick(row, sel.link, own_link and preset.title_last)  # type: ignore[union-attr]
+    url = absolute_url(page_url, attr(link_node, "href"))
+    if not title or url is None or link_node is None:
+        return None
+    item_id = preset.item_id(row, link_node, url) if preset and preset.item_id else None
+    if item_id is None:
+        if preset is not None and preset.id_required:
+            return None
+        item_id = url
+    author = attr(row, preset.author_attr) if preset and preset.author_attr else None
+    if author is None and sel.author:
+        author = one_line(html_text(row.css_first(sel.author))).strip(" ,;·|") or None
+    date = _node_date(row.css_first(sel.date)) if sel.date else None
+    body_url = url
+    if preset is not None and preset.raw_body:
+        body_url = f"{origin_of(url)}/raw/{item_id}"
+    return Item(source=opts.source, item_id=item_id, url=url, title=title, text=html_text(row),
+                author=author, date=date, body_url=body_url)
+
+
+_DATE_ATTRS = ("datetime", "data-time", "data-timestamp", "title", "data-date")
+
+
+def _node_date(node: LexborNode | None) -> datetime | None:
+    """The date an element shows: an exact attribute (``datetime``, MyBB's ``title``) before its text."""
+    if node is None:
+        return None
+    text = one_line(html_text(node))
+    candidates = [node, *node.css("[datetime], [data-time], [title]")]
+    for candidate in candidates:
+        for name in _DATE_ATTRS:
+            value = attr(candidate, name)
+            moment = parse_date(value) if value else None
+            if moment is not None:
+                return add_time_of_day(moment, text) if name == "title" else moment
+    return parse_date(text)
+
+
+# ---------------------------------------------------------------- collecting
+
+async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+    """Read up to ``pages`` listing pages, then (``follow``) each new item's page for its text."""
+    items: dict[str, Item] = {}
+    url: str | None = opts.url
+    visited: set[str] = set()
+    for number in range(opts.pages):
+        if url is None or url in visited:
+            break
+        visited.add(url)
+        if number == 0:
+            # The first page decides: a 304 (NotModified) or a ParseError fails or ends the poll.
+            page = await fetch.get(url, conditional=True)
+            listing = parse_listing(page, opts)
+        else:
+            try:
+                page = await fetch.get(url)
+                listing = parse_listing(page, opts)
+            except (FetchError, ParseError, NotModified) as exc:
+                # The newest items are on page 1: a broken deeper page costs only older items.
+                log.warning("%s: listing page %d (%s) skipped: %s", opts.source, number + 1, url, exc)
+                break
+        for item in listing.items:
+            items.setdefault(item.item_id, item)
+        url = listing.next_url
+        if url is not None and not fetch.same_origin(url):
+            log.warning("%s: next-page link %s leaves the source's origin: not followed", opts.source, url)
+            url = None
+    found = list(items.values())
+    if not opts.follow:
+        return found
+    return await _follow(fetch, opts, state, found)
+
+
+async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: list[Item]) -> list[Item]:
+    """Fetch each new item's page once; known items come back with text None (the store keeps theirs)."""
+    known = await state.known([item.item_id for item in items])
+    out: list[Item] = []
+    errors: list[FetchError] = []
+    fetched = 0
+    for item in items:
+        if item.item_id in known:
+            out.append(replace(item, text=None))
+            continue
+        text = ""
+        body_url = item.body_url or item.url
+        try:
+            if not fetch.same_origin(body_url):
+                raise OffOriginError("link outside the source's origin", body_url)
+            page = await fetch.get(body_url)
+            text = item_text(page, opts)
+            fetched += 1
+        except OffOriginError:
+            log.warning("%s: item %s links outside the source's origin (%s): kept without its body",
+                        opts.source, item.item_id, body_url)
+        except FetchError as exc:
+            errors.append(exc)
+            log.warning("%s: item page %s failed: %s", opts.source, body_url, exc.reason)
+        except NotModified:
+            log.warning("%s: item page %s answered 304 to an unconditional request", opts.source, body_url)
+        out.append(replace(item, text=text))
+    if errors and fetched == 0:
+        # Every page we tried failed: the site (or the route to it) is down, not one thread.
+        raise errors[0]
+    return out
+
+
+def item_text(page: "Page", opts: Options) -> str:
+    """The text of a followed item page: the ``body`` selector's first match, or a raw text page."""
+    preset = PRESETS.get(opts.preset or "")
+    if (preset is not None and preset.raw_body) or page.content_type == "text/plain":
+        return raw_text(page.body, page.charset)
+    tree = decode_html(page.body, page.charset)
+    if not opts.selectors.body:
+        return html_text(tree.body)
+    node = tree.css_first(opts.selectors.body)
+    if node is None:
+        log.warning("%s: the body selector matched nothing on %s", opts.source, page.url)
+        return ""
+    return html_text(node)
+
