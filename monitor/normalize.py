@@ -23,10 +23,9 @@ per character and cached), so one emoji in a 40 MB file does not slow the whole 
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 
 __all__ = ["JOIN", "fold", "fold_strict", "match_form", "match_form_strict", "WordForm",
            "NORMALIZATION_VERSION"]
@@ -158,38 +157,40 @@ def fold_strict(text: str) -> str:
         'Laboratoire Mémé  Lyon '
     """
     folded = _translate(text, _TABLE_STRICT, _slow_map_strict, _fold_char_strict)
-    if " dot " in folded or " DOT " in folded or " Dot " in folded:
-        # strict keeps case, so look for the marker in a case-blind copy of the same length
-        return _undefang_strict(text, folded)
-    return folded
-
-
-def _undefang_strict(text: str, folded: str) -> str:
-    blind = fold(text)
-    marks = [i for i in range(len(blind)) if blind.startswith("     ", i) and folded[i + 1:i + 4].lower() == "dot"
-             and text[i] in _DEFANG_OPEN and text[i + 4] in _DEFANG_CLOSE]
+    # Case is kept, so " dot " cannot be searched for in the output as fold() does; strict
+    # entries are few, a regex over the original is fast enough for them.
+    marks = [m.start() for m in _DEFANGED.finditer(text)]
     if not marks:
         return folded
-    out = list(folded)
-    for i in marks:
-        out[i:i + 5] = "     "
-    return "".join(out)
+    pieces: list[str] = []
+    done = 0
+    for at in marks:
+        pieces.append(folded[done:at])
+        pieces.append("     ")
+        done = at + 5
+    pieces.append(folded[done:])
+    return "".join(pieces)
+
+
+_DEFANGED = re.compile(r"[\[({][dD][oO][tT][\])}]")
+_RUN = re.compile(" {2,}")
 
 
 def _collapse(folded: str) -> str:
+    """JOINs deleted, space runs made single (NOT stripped)."""
     if JOIN in folded:
         folded = folded.replace(JOIN, "")
-    return " ".join(folded.split())
+    return _RUN.sub(" ", folded)
 
 
 def match_form(term: str) -> str:
     """A term as the automaton stores it: folded, single-spaced, stripped ("hopital saint joseph")."""
-    return _collapse(fold(term))
+    return _collapse(fold(term)).strip(" ")
 
 
 def match_form_strict(term: str) -> str:
     """:func:`match_form` for strict entries (case and accents kept)."""
-    return _collapse(fold_strict(term))
+    return _collapse(fold_strict(term)).strip(" ")
 
 
 class WordForm:
@@ -203,7 +204,7 @@ class WordForm:
 
     def __init__(self, folded: str) -> None:
         self.folded = folded
-        self.text = " " + _collapse(folded) + " "
+        self.text = _collapse(" " + folded + " ")
 
     def to_original(self, positions: Iterable[int]) -> dict[int, int]:
         """Map positions of word characters in ``text`` to positions in the folded text.
@@ -242,11 +243,8 @@ class WordForm:
 
 def _skip_gap(s: str, i: int) -> int:
     """The first word character at or after ``i`` (or ``len(s)``)."""
-    n = len(s)
-    while i < n and (s[i] == " " or s[i] == JOIN):
-        m = _GAP.match(s, i)
-        i = m.end() if m else i + 1
-    return i
+    m = _GAP.match(s, i)
+    return m.end() if m else i
 
 
 _GAP = re.compile("[ \0]+")
@@ -255,23 +253,7 @@ _GAP = re.compile("[ \0]+")
 def _word_len(s: str, start: int, i: int) -> int:
     """How far folded position ``i`` lies from word character ``start`` in the word form.
 
-    ``s[start]`` is a word character; ``s[i]`` is a word character or the end of ``s``.
+    ``s[start]`` is a word character; ``s[i]`` is a word character or the end of ``s``, so a
+    gap at the end of the segment counts as the one space it becomes.
     """
-    seg = s[start:i]
-    if JOIN in seg:
-        seg = seg.replace(JOIN, "")
-    words = seg.split()
-    if not words:
-        return 0
-    length = sum(map(len, words)) + len(words) - 1
-    # ``i`` is on the word after a gap when the segment ends with one.
-    return length + 1 if seg[-1] == " " else length
-
-
-def locate(text: str, positions: Sequence[int]) -> list[int]:
-    """Positions of word characters in ``WordForm(fold(text)).text`` mapped to ``text`` offsets."""
-    mapping = WordForm(fold(text)).to_original(positions)
-    return [mapping[p] for p in positions]
-
-
-_ = bisect  # kept for callers that bisect over mapped offsets
+    return len(_collapse(s[start:i]))

@@ -1,0 +1,109 @@
+"""`leakmon once` on a five-source world served on loopback, alerts on the console (no token)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from monitor.cli import main
+from tests.e2e_site import EXPECTED, serve_world, set_rss, world_config
+
+
+@pytest.fixture
+def world(site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("LEAKMON_TEST_TOKEN", raising=False)
+    serve_world(site)
+    config = tmp_path / "config.toml"
+    config.write_text(world_config(site.url(""), tmp_path / "leakmon.db"), encoding="utf-8")
+    return site, config
+
+
+def cli(config: Path, *args: str) -> "CliRunner.invoke":
+    return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def stored_pairs(config: Path) -> set[tuple[str, str, str]]:
+    result = cli(config, "hits", "--format", "json")
+    assert result.exit_code == 0, result.output
+    return {(h["watch"], h["source"], h["item_id"]) for h in json.loads(result.stdout)}
+
+
+def test_once_finds_exactly_the_expected_hits(world) -> None:
+    site, config = world
+    result = cli(config, "once")
+    assert result.exit_code == 0, result.output
+    assert stored_pairs(config) == EXPECTED
+    # the console shows the alerts, with the item link and the watch entry
+    assert "France hospital patients 758k" in result.stdout
+    assert "Clinique Pasteur" in result.stdout
+
+
+def test_second_once_adds_nothing_and_fetches_no_known_thread(world) -> None:
+    site, config = world
+    assert cli(config, "once").exit_code == 0
+    threads_before = [p for p in site.paths() if "/Thread-" in p or "/threads/" in p]
+    assert len(threads_before) == len(set(threads_before)) == 9      # each thread page once
+    result = cli(config, "once")
+    assert result.exit_code == 0, result.output
+    threads_after = [p for p in site.paths() if "/Thread-" in p or "/threads/" in p]
+    assert threads_after == threads_before                          # no known thread fetched again
+    assert stored_pairs(config) == EXPECTED
+    status = json.loads(cli(config, "status", "--format", "json").stdout)
+    assert status["outbox"]["pending"] == 0
+    assert {s["name"] for s in status["sources"]} == {"forum-mybb", "forum-xf", "tg-leakchan", "news", "ransomware-live"}
+    assert all(s["consecutive_failures"] == 0 and s["items_seen"] > 0 for s in status["sources"])
+
+
+def test_an_edited_item_gets_its_hit_on_the_next_once(world) -> None:
+    site, config = world
+    assert cli(config, "once").exit_code == 0
+    set_rss(site, "Mise à jour : l'accès venait d'un compte OX Softway.")
+    assert cli(config, "once").exit_code == 0
+    assert stored_pairs(config) == EXPECTED | {("Mediboard", "news", "rss-2")}
+
+
+def test_scan_finds_a_watched_domain_in_a_local_csv(world, tmp_path: Path) -> None:
+    _, config = world
+    dump = tmp_path / "dump.csv"
+    dump.write_text("email,password\nalice@example.org,x\nbob@chu-rennes.fr,hunter2\n", encoding="utf-8")
+    result = cli(config, "scan", str(dump))
+    assert result.exit_code == 0, result.output
+    assert "dump.csv:3:" in result.stdout and "CHU de Rennes" in result.stdout
+    assert "alice" not in result.stdout
+
+
+def test_search_finds_stored_posts(world) -> None:
+    _, config = world
+    assert cli(config, "once").exit_code == 0
+    result = cli(config, "search", "patients")
+    assert result.exit_code == 0
+    assert "France hospital patients 758k" in result.stdout
+    hostile = cli(config, "search", '"unbalanced AND (')
+    assert hostile.exit_code == 0
+
+
+def test_check_on_a_broken_config_exits_2_naming_file_and_key(world, tmp_path: Path) -> None:
+    _, config = world
+    config.write_text(config.read_text().replace('url = "' , 'interval = "5x"\nurl = "', 1), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "check"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert 'config.toml: source[0].interval: "5x" is not a duration' in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_failing_source_exits_1_and_the_others_still_run(world) -> None:
+    site, config = world
+    site.route("/feed.xml", b"down", status=503)
+    result = cli(config, "once")
+    assert result.exit_code == 1
+    assert "news failed: HTTP 503" in result.output
+    assert {p for p in stored_pairs(config) if p[1] != "news"} == {p for p in EXPECTED if p[1] != "news"}
+    status = json.loads(cli(config, "status", "--format", "json").stdout)
+    news = next(s for s in status["sources"] if s["name"] == "news")
+    assert news["consecutive_failures"] == 1 and news["last_error"] == "HTTP 503"
