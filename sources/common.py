@@ -36,6 +36,9 @@ _SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "titl
 _PRE_TAGS = frozenset({"pre", "textarea", "plaintext", "listing", "xmp"})
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Invisible characters that reorder or split text: attackers use them to disguise file names
+# ("\u202efdp.exe") and to break words so a watched name does not match ("Medi\u200bboard").
+_INVISIBLE = re.compile(r"[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _BLOCK_BREAK = "\x01"
 _BLOCK_RUN = re.compile(r"[ \t]*\x01[\x01 \t]*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
@@ -126,7 +129,11 @@ def html_text(node: LexborNode | None) -> str:
 
 
 def tidy_text(text: str) -> str:
-    """Collapse spaces inside lines, strip lines, keep at most one empty line in a row."""
+    """Collapse spaces inside lines, strip lines, keep at most one empty line in a row.
+
+    Bidi overrides, zero-width characters and soft hyphens are removed.
+    """
+    text = _INVISIBLE.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n")]
     out: list[str] = []
     for line in lines:
@@ -141,12 +148,12 @@ def raw_text(body: bytes, charset: str | None = None) -> str:
     """A text/plain body (a raw paste) as text: the declared charset or UTF-8, NULs dropped."""
     encoding = charset if text_codec(charset) else "utf-8"
     text = body.replace(b"\x00", b"").decode(encoding, errors="replace")  # type: ignore[arg-type]
-    return text.replace("\r\n", "\n").strip()
+    return _INVISIBLE.sub("", text).replace("\r\n", "\n").strip()
 
 
 def one_line(text: str) -> str:
-    """Text on one line (titles): every run of whitespace becomes one space."""
-    return " ".join(text.split())
+    """Text on one line (titles): every run of whitespace becomes one space, invisible characters go."""
+    return " ".join(_INVISIBLE.sub("", text).split())
 
 
 def markup_to_text(value: str) -> str:

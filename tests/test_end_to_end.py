@@ -107,3 +107,23 @@ def test_a_failing_source_exits_1_and_the_others_still_run(world) -> None:
     status = json.loads(cli(config, "status", "--format", "json").stdout)
     news = next(s for s in status["sources"] if s["name"] == "news")
     assert news["consecutive_failures"] == 1 and news["last_error"] == "HTTP 503"
+
+
+def test_exports_reparse_in_misp_and_stix(world) -> None:
+    _, config = world
+    assert cli(config, "once").exit_code == 0
+    from pymisp import MISPEvent
+    import stix2
+
+    misp = cli(config, "export", "--since", "30d", "--format", "misp")
+    assert misp.exit_code == 0, misp.output
+    event = MISPEvent()
+    event.load(misp.stdout)
+    assert {a.value for a in event.attributes} >= {"https://t.me/leakchan/10"}
+    assert 'leakmon:watch="Clinique Pasteur"' in {t.name for t in event.tags}
+    bundle = stix2.parse(cli(config, "export", "--format", "stix").stdout, allow_custom=False)
+    notes = [o for o in bundle.objects if o.type == "note"]
+    assert len(notes) == len(EXPECTED)
+    csv_out = cli(config, "export", "--format", "csv").stdout
+    assert csv_out.splitlines()[0].startswith("id,watch,")
+    assert len(csv_out.splitlines()) == len(EXPECTED) + 1

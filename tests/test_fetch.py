@@ -238,6 +238,22 @@ def test_large_body_stops_at_max_bytes(site: LoopbackSite, chunked: bool) -> Non
     assert error.reason == f"response larger than {MB} bytes"
 
 
+def test_announced_length_over_max_bytes_fails_before_reading(site: LoopbackSite) -> None:
+    def announce_only(h: BaseHTTPRequestHandler) -> None:
+        try:
+            h.send_response(200)
+            h.send_header("Content-Length", str(40 * MB))
+            h.end_headers()
+            h.wfile.flush()
+            time.sleep(4)   # no body at all: only the announced length can fail the request
+        except OSError:
+            pass
+
+    site.route("/announced", handler=announce_only)
+    error = fetch_error(net(max_bytes=MB, timeout=3.0), source(site.url("/announced")))
+    assert error.reason == f"response larger than {MB} bytes"
+
+
 def test_body_exactly_at_max_bytes_is_accepted(site: LoopbackSite) -> None:
     site.route("/fits", handler=stream_handler(50_000, chunked=True, chunk=7_000))
     assert len(get(net(max_bytes=50_000), source(site.url("/fits"))).body) == 50_000
