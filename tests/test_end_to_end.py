@@ -119,7 +119,7 @@ def test_exports_reparse_in_misp_and_stix(world) -> None:
     assert misp.exit_code == 0, misp.output
     event = MISPEvent()
     event.load(misp.stdout)
-    assert {a.value for a in event.attributes} >= {"https://t.me/leakchan/10"}
+    assert any(a.value.endswith("/leakchan/10") for a in event.attributes)   # the channel post's link
     assert 'leakmon:watch="Clinique Pasteur"' in {t.name for t in event.tags}
     bundle = stix2.parse(cli(config, "export", "--format", "stix").stdout, allow_custom=False)
     notes = [o for o in bundle.objects if o.type == "note"]
