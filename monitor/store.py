@@ -507,7 +507,6 @@ class Store:
             conn.executemany(
                 "UPDATE items SET url = ?, title = ?, text = coalesce(?, text), author = coalesce(?, author), "
                 "date = coalesce(?, date), updated = ? WHERE id = ?", changed_rows)
-            conn.execute("COMMIT"); conn.execute("BEGIN IMMEDIATE")
             pks = {k: v[0] for k, v in self._lookup(poll.source, [*(it.item_id for it in unique), *hits]).items()}
             pairs = []
             for item_id, item_hits in hits.items():

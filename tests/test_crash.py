@@ -1,0 +1,53 @@
+"""kill -9 at random moments loses nothing: every alert goes out, at most one duplicate per kill."""
+
+from __future__ import annotations
+
+import random
+import re
+import signal
+import sqlite3
+import time
+from collections import Counter
+from pathlib import Path
+
+from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
+from tests.fakebot import FakeBot
+
+KILLS = 20
+
+
+def test_sigkill_twenty_times_loses_no_alert(site, tmp_path: Path) -> None:
+    bot = FakeBot()
+    rng = random.Random(20241119)
+    items: list[tuple[str, str, str]] = []
+    config = tmp_path / "config.toml"
+    config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url), encoding="utf-8")
+    log = tmp_path / "run.log"
+    try:
+        for kill in range(KILLS):
+            for _ in range(rng.randint(1, 3)):            # posts keep arriving
+                n = len(items)
+                items.append((f"g{n}", f"Mediboard leak #{n}", f"part {n}"))
+            serve_feed(site, items)
+            daemon = RunningDaemon(config, bot, log)
+            time.sleep(rng.uniform(0.2, 2.5))             # a random moment: starting, polling, sending
+            daemon.stop(signal.SIGKILL)
+        daemon = RunningDaemon(config, bot, log)
+        try:
+            wanted = {f"#{n}" for n in range(len(items))}
+            wait_for(lambda: wanted <= _numbers(bot.texts(SOC)), 60, "every alert after the last restart")
+        finally:
+            assert daemon.stop(signal.SIGTERM) == 0
+    finally:
+        bot.close()
+    counts = Counter(n for text in bot.texts(SOC) for n in re.findall(r"#\d+\b", text) if n in wanted)
+    assert set(counts) == wanted                           # nothing lost
+    duplicates = sum(c - 1 for c in counts.values())
+    assert duplicates <= KILLS                             # at most the one in flight per kill
+    with sqlite3.connect(tmp_path / "l.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()[0] == 0
+
+
+def _numbers(texts: list[str]) -> set[str]:
+    return {n for text in texts for n in re.findall(r"#\d+\b", text)}
