@@ -27,6 +27,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
+CONSOLE_CHAT = "console"          # the pseudo chat of a config without [telegram.chats]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -352,6 +353,9 @@ def _telegram(r: _Reader) -> TelegramConfig:
         for i, chat in enumerate(names):
             if chat not in chats:
                 r.fail(f"{key}[{i}]", f"chat {_show(chat)} is not defined in [telegram.chats]")
+    if not chats:
+        # No chat at all: alerts go to the console, so every entry and health message routes there.
+        default_chats = health_chats = (CONSOLE_CHAT,)
     return TelegramConfig(token_env=token_env, api_url=api_url, commands=r.get("commands", bool, False),
                           default_chats=default_chats, health_chats=health_chats, chats=chats)
 

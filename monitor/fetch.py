@@ -306,15 +306,17 @@ class Network:
         # (source name, url) -> (etag, last-modified). Keyed by source too: a validator learned by
         # one source must never make another source's first poll look "unchanged".
         self._validators: OrderedDict[tuple[str, str], tuple[str | None, str | None]] = OrderedDict()
-        self._closed = False
 
     def fetcher(self, src: SourceConfig) -> Fetcher:
         """The Fetcher of one source (cheap: create one per poll or keep it)."""
         return Fetcher(self, src)
 
     async def aclose(self) -> None:
-        """Close every client. The Network can still be used afterwards (clients are re-created)."""
+        """Close every client. The Network may be used again afterwards, even from another event
+        loop: clients, the semaphore and the host locks (all bound to a loop) are re-created."""
         clients, self._clients = list(self._clients.values()), {}
+        self._semaphore = None
+        self._host_locks = {}
         for client in clients:
             await client.aclose()
 
@@ -491,6 +493,8 @@ class Fetcher:
                 redirects += 1
                 if redirects > config.max_redirects or str(following) in seen:
                     raise FetchError("too many redirects", _show_url(first))
+                log.debug("%s: redirect %s -> %s", self.source, _show_url(str(target)),
+                          _show_url(str(following)))
                 target = following
                 continue
             if page.status == 304 and send_conditional:

@@ -114,17 +114,25 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     if error is None and not items and not unchanged and status is not None and status.had_items:
         error = "no items (the source used to have items)"
 
+    if error is not None:
+        # The listing may have been fetched fine before parsing failed: forget its validators, or
+        # the next poll gets a 304 and never looks at these items again.
+        engine.network.forget(src.name)
     hits: dict[str, list[Hit]] = {}
-    if error is None and items:
-        to_match = await store.to_match(src.name, items)
-        if to_match:
-            hits = await asyncio.get_running_loop().run_in_executor(None, match_items, engine.matcher, to_match)
-    seconds = time.monotonic() - t0
-    poll = PollRecord(source=src.name, started=started, duration=seconds, ok=error is None,
-                      error=redact(error) if error else None, items=len(items))
-    saved = await store.save_poll(poll, items if error is None else [], hits, engine.watches,
-                                  failure_threshold=engine.config.health.failure_threshold,
-                                  health_chats=engine.config.telegram.health_chats)
+    try:
+        if error is None and items:
+            to_match = await store.to_match(src.name, items)
+            if to_match:
+                hits = await asyncio.get_running_loop().run_in_executor(None, match_items, engine.matcher, to_match)
+        seconds = time.monotonic() - t0
+        poll = PollRecord(source=src.name, started=started, duration=seconds, ok=error is None,
+                          error=redact(error) if error else None, items=len(items))
+        saved = await store.save_poll(poll, items if error is None else [], hits, engine.watches,
+                                      failure_threshold=engine.config.health.failure_threshold,
+                                      health_chats=engine.config.telegram.health_chats)
+    except BaseException:
+        engine.network.forget(src.name)   # nothing was stored: the next poll must see the page again
+        raise
     if error is None:
         log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,
                  saved.new_hits, seconds, " (unchanged)" if unchanged else "")

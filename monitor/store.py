@@ -261,7 +261,7 @@ class Store:
         self._clock = clock or _utc_now
         self._lock = threading.RLock()
         self._closed = False
-        if self.path != ":memory:" and not self.path.startswith("file:"):
+        if self.path != ":memory:":
             parent = os.path.dirname(os.path.abspath(self.path))
             try:
                 os.makedirs(parent, exist_ok=True)
@@ -429,7 +429,8 @@ class Store:
         states = self._state_rows()
         seen = dict(self._conn.execute("SELECT source, count(*) FROM items GROUP BY source").fetchall())
         order = list(dict.fromkeys(names or ()))
-        order += sorted(n for n in states if n not in set(order))
+        listed = set(order)
+        order += sorted(n for n in states if n not in listed)
         return [self._status(n, states.get(n), seen.get(n, 0)) for n in order]
 
     def _lookup(self, source: str, ids: Sequence[str]) -> dict[str, tuple[int, str | None, str | None]]:

@@ -202,10 +202,12 @@ _CHALLENGE_SELECTORS = (
     "iframe[src*='captcha']", "iframe[src*='challenges.cloudflare.com']", "script[src*='/cdn-cgi/challenge-platform/']",
     "#ddg-captcha", "#ddg-l10n-title", "input[name*='captcha' i]", "img[src*='captcha' i]",
 )
+_LOGIN_TITLE = re.compile(r"\b(?:log ?in|login|sign ?in|connexion|member login|authenticat)", re.I)
+_LOGIN_PAGE_MAX_LINKS = 25
 _CHALLENGE_TEXT = re.compile(
     r"checking your browser before accessing|enable javascript and cookies to continue|"
     r"ddos protection by|ddos-guard|verifying you are human|complete the security check|"
-    r"you must (?:be registered|log ?in)|please (?:log ?in|login|sign in) to (?:view|access|see)",
+    r"you must (?:be registered|be logged in|log ?in)|please (?:log ?in|login|sign in) to (?:view|access|see)",
     re.I,
 )
 
@@ -230,9 +232,10 @@ def check_challenge(page: "Page", tree: LexborHTMLParser | None = None) -> None:
                 raise ParseError(CHALLENGE_REASON)
         except SelectolaxError:  # a selector this lexbor build does not know: skip it
             continue
-    if tree.css_first("form input[type='password' i]") is not None:
-        raise ParseError(CHALLENGE_REASON)
-    if tree.css_first("input[type='password' i]") is not None and tree.css_first("form") is None:
+    if tree.css_first("input[type='password' i]") is not None and (
+            _LOGIN_TITLE.search(title) or len(tree.css("a[href]")) < _LOGIN_PAGE_MAX_LINKS):
+        # A password field on a page that is about logging in, or that has little else: a login
+        # wall. A full forum page with a quick-login box in its header is not one.
         raise ParseError(CHALLENGE_REASON)
     body_text = html_text(tree.body)[:20000]
     if _CHALLENGE_TEXT.search(body_text):
@@ -335,8 +338,10 @@ def add_time_of_day(day: datetime, text: str) -> datetime:
 _SESSION_PARAMS = frozenset({"sid", "phpsessid", "sessionid", "jsessionid"})
 
 
-def absolute_url(base: str, href: str | None) -> str | None:
+def absolute_url(base: str, href: str | None, *, keep_fragment: bool = False) -> str | None:
     """``href`` resolved against ``base`` (the page URL), fragment and session ids removed.
+
+    ``keep_fragment`` keeps the ``#part`` (a URL an API gives, not an id to dedupe on).
 
     None for empty links and for schemes other than http(s) (``javascript:``, ``data:``...).
     """
@@ -358,7 +363,8 @@ def absolute_url(base: str, href: str | None) -> str | None:
         kept = [(k, v) for k, v in pairs if k.lower() not in _SESSION_PARAMS]
         if len(kept) != len(pairs):
             query = urlencode(kept)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, fragment))
 
 
 def origin_of(url: str) -> str:

@@ -36,6 +36,7 @@ KIND = "html"
 SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")
 NO_ITEMS = "no items found: the item selector matched nothing (outdated selectors or a login wall)"
 
+GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: keep the item without its text
 log = logging.getLogger(__name__)
 
 IdRule = Callable[[LexborNode, LexborNode, str], "str | None"]
@@ -278,16 +279,16 @@ def _pick(row: LexborNode, selector: str, last: bool) -> LexborNode | None:
 
 def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | None) -> Item | None:
     sel = opts.selectors
-    own_title = preset is not None and sel.title == preset.selectors.get("title")
-    title_node = _pick(row, sel.title, own_title and preset.title_last)  # type: ignore[union-attr]
+    # "Last match" is the preset's knowledge of its own selector; an override is taken as written.
+    last = preset is not None and preset.title_last
+    title_node = _pick(row, sel.title, last and preset is not None and sel.title == preset.selectors.get("title"))
     if title_node is None:
         return None
     title = one_line(html_text(title_node))
     if sel.link == sel.title:
         link_node = title_node
     else:
-        own_link = preset is not None and sel.link == preset.selectors.get("link")
-        link_node = _pick(row, sel.link, own_link and preset.title_last)  # type: ignore[union-attr]
+        link_node = _pick(row, sel.link, last and preset is not None and sel.link == preset.selectors.get("link"))
     url = absolute_url(page_url, attr(link_node, "href"))
     if not title or url is None or link_node is None:
         return None
@@ -382,12 +383,16 @@ async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: 
             log.warning("%s: item %s links outside the source's origin (%s): kept without its body",
                         opts.source, item.item_id, body_url)
         except FetchError as exc:
-            errors.append(exc)
-            log.warning("%s: item page %s failed: %s", opts.source, body_url, exc.reason)
+            if exc.reason not in GONE:
+                # Left out of this poll so that it is still new, and fetched again, next time.
+                errors.append(exc)
+                log.warning("%s: item page %s failed: %s (retried next poll)", opts.source, body_url, exc.reason)
+                continue
+            log.warning("%s: item page %s is gone (%s): kept without its body", opts.source, body_url, exc.reason)
         except NotModified:
             log.warning("%s: item page %s answered 304 to an unconditional request", opts.source, body_url)
         out.append(replace(item, text=text))
-    if errors and fetched == 0:
+    if len(errors) >= 2 and fetched == 0:
         # Every page we tried failed: the site (or the route to it) is down, not one thread.
         raise errors[0]
     return out

@@ -17,6 +17,7 @@ units. Switches a test can flip:
     bot.chat_not_found(-100123)        # 400 "chat not found" for that chat
     bot.forbidden(-100123)             # 403 "bot was kicked"
     bot.migrate(-123, -100999)         # 400 with migrate_to_chat_id
+    bot.refuse_markup(count=1)         # 400 "can't parse entities" for the next HTML message anyway
     bot.down(); bot.up()               # close the listening socket (connection refused), reopen same port
 """
 
@@ -217,6 +218,7 @@ class _Switches:
     not_found: set[int | str] = field(default_factory=set)
     forbidden: set[int | str] = field(default_factory=set)
     migrated: dict[int | str, int] = field(default_factory=dict)
+    refuse_markup: int = 0
 
 
 def _chat_key(value: Any) -> int | str:
@@ -299,6 +301,7 @@ class FakeBot:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True     # headers and body go in two writes: no 40 ms stall
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -311,7 +314,7 @@ class FakeBot:
 
         self.server = _Server(("127.0.0.1", self.port), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def down(self) -> None:
@@ -357,6 +360,11 @@ class FakeBot:
     def migrate(self, chat_id: int | str, new_chat_id: int) -> None:
         with self._lock:
             self._switches.migrated[_chat_key(chat_id)] = new_chat_id
+
+    def refuse_markup(self, count: int = 1) -> None:
+        """Refuse the next ``count`` HTML messages as unparsable (Telegram's parser may differ from ours)."""
+        with self._lock:
+            self._switches.refuse_markup = count
 
     def clear(self) -> None:
         """Every switch off."""
@@ -490,6 +498,10 @@ class FakeBot:
             if parse_mode in (None, ""):
                 visible = check_plain(text)
             elif str(parse_mode).upper() == "HTML":
+                with self._lock:
+                    if self._switches.refuse_markup > 0:
+                        self._switches.refuse_markup -= 1
+                        raise MarkupError("Can't parse entities: unsupported start tag (switch) at byte offset 0")
                 visible = check_html(text)
             else:
                 return self._bad(f"Bad Request: unsupported parse_mode {parse_mode!r} in this fake")

@@ -40,7 +40,7 @@ def test_sigkill_twenty_times_loses_no_alert(site, tmp_path: Path) -> None:
             assert daemon.stop(signal.SIGTERM) == 0
     finally:
         bot.close()
-    counts = Counter(n for text in bot.texts(SOC) for n in re.findall(r"#\d+\b", text) if n in wanted)
+    counts = Counter(n for text in bot.texts(SOC) for n in re.findall(r"leak (#\d+)\b", text))
     assert set(counts) == wanted                           # nothing lost
     duplicates = sum(c - 1 for c in counts.values())
     assert duplicates <= KILLS                             # at most the one in flight per kill
@@ -50,4 +50,4 @@ def test_sigkill_twenty_times_loses_no_alert(site, tmp_path: Path) -> None:
 
 
 def _numbers(texts: list[str]) -> set[str]:
-    return {n for text in texts for n in re.findall(r"#\d+\b", text)}
+    return {n for text in texts for n in re.findall(r"leak (#\d+)\b", text)}

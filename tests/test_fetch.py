@@ -181,6 +181,20 @@ def test_get_returns_the_page_and_sends_our_headers(site: LoopbackSite) -> None:
     assert "cookie" not in headers and "if-none-match" not in headers
 
 
+def test_network_is_reusable_after_aclose_in_another_loop(site: LoopbackSite) -> None:
+    site.route("/x", b"x")
+    network = Network(net(concurrency=1))
+    src = source(site.url("/x"))
+
+    async def once() -> bytes:
+        try:
+            return (await network.fetcher(src).get(src.url)).body
+        finally:
+            await network.aclose()
+
+    assert [asyncio.run(once()), asyncio.run(once())] == [b"x", b"x"]
+
+
 def test_relative_url_resolves_against_the_source_url(site: LoopbackSite) -> None:
     site.route("/forum/thread-1", b"thread")
     page = get(net(), source(site.url("/forum/")), "thread-1")

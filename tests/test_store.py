@@ -271,8 +271,8 @@ def test_outbox_lifecycle(store: Store, clock: Clock) -> None:
     created = clock.now
     now = clock.advance(minutes=5)
     due = store.due_outbox(now)
-    assert [(r.chat, r.attempts) for r in due] == [("ops", 0), ("soc", 0), ("soc", 0)] or \
-        sorted(r.chat for r in due) == ["ops", "soc", "soc"]
+    assert [(r.chat, r.attempts, r.hits[0].item.item_id) for r in due] == [
+        ("soc", 0, "1"), ("ops", 0, "1"), ("soc", 0, "2")]
     assert all(r.created == created for r in due)
     assert store.due_outbox(created - timedelta(seconds=1)) == []      # not due before it exists
     stats = store.outbox_stats(now)

@@ -33,6 +33,8 @@ class Sender(Protocol):
 class ConsoleSender:
     """Prints each message as plain text between separator lines. Never fails."""
 
+    local = True     # the dispatcher skips Telegram's rate limits and chat-id checks
+
     def __init__(self, stream: TextIO | None = None) -> None:
         self._stream = stream
         self._ids = itertools.count(1)

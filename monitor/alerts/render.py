@@ -106,12 +106,24 @@ def _clip_left(text: str, units: int) -> str:
     return ELLIPSIS + _clip(text[::-1], units)[:-1][::-1].lstrip()
 
 
+def _clean_head(raw: str, units: int, *, multiline: bool = False) -> str:
+    """The cleaned start of ``raw``, long enough to fill ``units`` when ``raw`` can.
+
+    Only a slice is cleaned (a 10 MB post must not cost a 10 MB scan per field); the slice grows
+    when invisible characters ate it, so padding a title with them cannot blank it out.
+    """
+    size = units * 4 + 64
+    while True:
+        cleaned = _clean(raw[:size], multiline=multiline)
+        if utf16_len(cleaned) > units or size >= len(raw) or size >= 1 << 20:
+            return cleaned
+        size *= 8
+
+
 def _safe(text: object, units: int, *, multiline: bool = False) -> str:
     """Scraped (or any outside) value -> cleaned, clipped, escaped HTML text."""
     raw = "" if text is None else str(text)
-    # Clean only a bounded slice: a 10 MB post must not cost a 10 MB scan per field.
-    raw = raw[: units * 4 + 64]
-    return html.escape(_clip(_clean(raw, multiline=multiline), units), quote=True)
+    return html.escape(_clip(_clean_head(raw, units, multiline=multiline), units), quote=True)
 
 
 def _safe_url(url: str | None) -> str | None:
@@ -201,7 +213,7 @@ def _joined(values: Sequence[str], each: int, total: int, wrap: Callable[[str], 
     parts: list[str] = []
     used = 0
     for i, value in enumerate(seen):
-        piece = _clip(_clean(value[: each * 4 + 64]), each)
+        piece = _clip(_clean_head(value, each), each)
         cost = utf16_len(piece) + 2
         if parts and used + cost > total:
             parts.append(f"+{len(seen) - i} more")
@@ -287,7 +299,7 @@ def _refs(hits: Sequence[HitView], limit: int) -> str:
 def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
     item = hits[0].item
     parts = [f"📡 {_safe(item.source, b.source)}"]
-    if item.author and _clean(item.author[:400]):
+    if item.author and _clean_head(item.author, 8):
         parts.append(f"👤 {_safe(item.author, b.author)}")
     if item.date is not None:
         parts.append(f"🗓 {_format_when(item.date)}")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import warnings
 from datetime import timedelta
 from typing import Mapping
 
@@ -30,6 +31,7 @@ from telegram.constants import ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError,
                             RetryAfter, TelegramError, TimedOut)
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused, DeliveryTransient,
@@ -81,7 +83,11 @@ class _Redactor(logging.Filter):
         return True
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _retry_after(exc: RetryAfter) -> float:
+    # PTB 22.2+ warns that retry_after will become a timedelta; accept either.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
@@ -90,7 +96,7 @@ def translate(exc: TelegramError, token: str) -> DeliveryError:
     text = redact(str(exc), token)
     low = text.lower()
     if isinstance(exc, RetryAfter):
-        return DeliveryRateLimited(_seconds(exc.retry_after))
+        return DeliveryRateLimited(_retry_after(exc))
     if isinstance(exc, ChatMigrated):
         return DeliveryChatMigrated(int(exc.new_chat_id))
     if isinstance(exc, BadRequest):     # before NetworkError: BadRequest is a subclass of it
@@ -118,6 +124,8 @@ class TelegramSender:
     ``timeout`` bounds each socket operation; the whole call is also bounded (``timeout`` x 3),
     so a server that drips bytes cannot hold the dispatcher.
     """
+
+    local = False    # Telegram's rate limits apply
 
     def __init__(self, token: str, api_url: str, chats: Mapping[str, int | str], *,
                  timeout: float = 20.0) -> None:

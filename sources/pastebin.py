@@ -1,0 +1,149 @@
+"""Pastebin's scraping API (Pastebin PRO, whitelisted IP).
+
+``api_scraping.php?limit=100`` lists recent pastes as JSON (``key, full_url, date, title, user``...);
+the text of each NEW paste comes from ``api_scrape_item.php?i=<key>`` on the same host.
+Known pastes are never fetched again (their text is None).
+"""
+
+from __future__ import annotations
+
+import json as jsonlib
+import logging
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin
+
+from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
+from monitor.items import Item
+from sources.common import absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text
+
+if TYPE_CHECKING:
+    from monitor.config import SourceConfig
+    from monitor.fetch import Fetcher, Page
+    from sources import SourceState
+
+KIND = "pastebin"
+REFUSED = "pastebin scraping API refused this IP: it must be whitelisted (Pastebin PRO)"
+ITEM_ENDPOINT = "api_scrape_item.php"
+
+GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: keep the item without its text
+log = logging.getLogger(__name__)
+
+_KEY = re.compile(r"^[A-Za-z0-9]{4,16}$")
+_REFUSED = re.compile(rb"DOES NOT HAVE ACCESS", re.I)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Typed parameters of a pastebin source."""
+
+    source: str
+    url: str
+
+
+def make_options(src: "SourceConfig") -> Options:
+    """Check a pastebin source: the url is the scraping API listing; no selectors, fields or presets."""
+    for key, value in (("preset", src.preset), ("items", src.items)):
+        if value is not None:
+            raise ConfigError("", key, "makes no sense for a pastebin source")
+    for key, mapping in (("selectors", src.selectors), ("fields", src.fields)):
+        if mapping:
+            raise ConfigError("", key, "makes no sense for a pastebin source")
+    if src.pages != 1:
+        raise ConfigError("", "pages", "makes no sense for a pastebin source (use ?limit= in the url)")
+    return Options(source=src.name, url=src.url)
+
+
+def item_url(opts: Options, key: str) -> str:
+    """The scraping API URL of one paste's text, next to the listing endpoint (same origin)."""
+    return urljoin(opts.url, f"{ITEM_ENDPOINT}?i={key}")
+
+
+def parse(page: "Page", opts: Options) -> list[Item]:
+    """Pastes of one API listing (text unknown: None). ParseError when the API refuses or answers junk."""
+    body = page.body
+    if _REFUSED.search(body[:2000]):
+        raise ParseError(REFUSED)
+    if not body.strip():
+        raise ParseError("invalid JSON: empty document")
+    try:
+        records = jsonlib.loads(body)
+    except RecursionError as exc:
+        raise ParseError("invalid JSON: nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        if looks_like_html(body):
+            check_challenge(page)
+        raise ParseError(f"invalid JSON: {str(exc)[:200]}") from exc
+    if not isinstance(records, list):
+        raise ParseError("the pastebin scraping API answer is not a list")
+    items: dict[str, Item] = {}
+    skipped = 0
+    for record in records:
+        item = _paste(record, page, opts)
+        if item is None:
+            skipped += 1
+            continue
+        items.setdefault(item.item_id, item)
+    if skipped:
+        log.warning("%s: %d paste record(s) skipped (not an object or no valid key)", opts.source, skipped)
+    return list(items.values())
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _paste(record: Any, page: "Page", opts: Options) -> Item | None:
+    if not isinstance(record, dict):
+        return None
+    key = _str(record.get("key"))
+    if not _KEY.match(key):
+        return None
+    url = absolute_url(page.url, _str(record.get("full_url"))) or f"https://pastebin.com/{key}"
+    title = one_line(_str(record.get("title"))) or f"(untitled paste {key})"
+    return Item(source=opts.source, item_id=key, url=url, title=title, text=None,
+                author=one_line(_str(record.get("user"))) or None, date=parse_date(_str(record.get("date"))),
+                body_url=item_url(opts, key))
+
+
+async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+    """The listing, then the text of each paste the store does not know yet."""
+    page = await fetch.get(opts.url, conditional=True)
+    items = parse(page, opts)
+    known = await state.known([item.item_id for item in items])
+    out: list[Item] = []
+    errors: list[FetchError] = []
+    fetched = 0
+    for item in items:
+        if item.item_id in known:
+            out.append(item)  # text None: the store keeps the text it has
+            continue
+        text = ""
+        try:
+            body_page = await fetch.get(item.body_url or item_url(opts, item.item_id))
+            if _REFUSED.search(body_page.body[:2000]):
+                raise ParseError(REFUSED)
+            text = raw_text(body_page.body, body_page.charset)
+            fetched += 1
+        except OffOriginError:
+            log.warning("%s: paste %s: text URL outside the source's origin, not fetched", opts.source, item.item_id)
+        except FetchError as exc:
+            if exc.reason not in GONE:
+                # Left out of this poll so that it is still new, and fetched again, next time.
+                errors.append(exc)
+                log.warning("%s: paste %s: text not fetched: %s (retried next poll)", opts.source, item.item_id,
+                            exc.reason)
+                continue
+            log.warning("%s: paste %s is gone (%s)", opts.source, item.item_id, exc.reason)
+        except NotModified:
+            log.warning("%s: paste %s: 304 to an unconditional request", opts.source, item.item_id)
+        out.append(replace(item, text=text))
+    if len(errors) >= 2 and fetched == 0:
+        # Every page we tried failed: the site (or the route to it) is down, not one thread.
+        raise errors[0]
+    return out
