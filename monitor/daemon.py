@@ -50,6 +50,7 @@ class Daemon:
         from monitor.alerts.outbox import Dispatcher
         from monitor.fetch import Network
         from monitor.pipeline import Engine
+        from monitor.runtime import start_sender
         from monitor.store import AsyncStore
 
         loop = asyncio.get_running_loop()
@@ -63,7 +64,7 @@ class Daemon:
                                  matcher=matcher, watches=watches)
             stack.push_async_callback(lambda: self.engine.network.aclose())
             self.sender = make_sender(self.config.telegram)
-            await self.sender.start()
+            await start_sender(self.sender)
             stack.push_async_callback(lambda: self.sender.stop())
             self.dispatcher = Dispatcher(self.store, self.sender, self.config.telegram)
             self.metrics = _start_metrics(self.config)
@@ -194,6 +195,7 @@ class Daemon:
         from monitor.alerts.outbox import Dispatcher
         from monitor.fetch import Network
         from monitor.pipeline import Engine
+        from monitor.runtime import start_sender
 
         old = self.config
         before = {w.name: w.matching_key() for w in old.watches}
@@ -206,7 +208,7 @@ class Daemon:
         self.engine = Engine(config=new, network=network, store=self.store, matcher=matcher, watches=watches)
         if new.telegram != old.telegram:
             old_sender, self.sender = self.sender, make_sender(new.telegram)
-            await self.sender.start()
+            await start_sender(self.sender)
             self.dispatcher = Dispatcher(self.store, self.sender, new.telegram)
             self._later(old_sender.stop)
         self.config = new

@@ -56,8 +56,21 @@ async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Disp
     from monitor.alerts.outbox import Dispatcher
 
     sender = make_sender(config.telegram)
-    await sender.start()
+    await start_sender(sender)
     try:
         yield Dispatcher(store, sender, config.telegram)
     finally:
         await sender.stop()
+
+
+async def start_sender(sender: "Sender") -> None:  # noqa: F821
+    """Start a sender; Telegram being unreachable now is no reason to stop: sends retry on their own."""
+    import logging
+
+    from monitor.errors import DeliveryError
+
+    try:
+        await sender.start()
+    except DeliveryError as exc:
+        logging.getLogger("leakmon.alerts").warning("Telegram not reachable at start (%s): alerts stay "
+                                                    "pending and are retried", getattr(exc, "reason", exc))

@@ -131,8 +131,8 @@ def test_full_schema_parses(tmp_path: Path) -> None:
     ('[[source]]\nname="b"\nkind="rss"\n', "config.toml: source[1].url: is required"),
     # 15. a bad size
     ('[network]\nmax_bytes = "lots"\n', 'config.toml: network.max_bytes: "lots" is not a size'),
-    # 16. a watch that is not an array of tables
-    ('watch = "x"\n', "config.toml: watch: must be an array of tables"),
+    # 16. a metrics address without a port
+    ('[metrics]\nlisten = "localhost"\n', 'config.toml: metrics.listen: "localhost" is not host:port'),
 ])
 def test_mistakes_name_file_key_and_problem(tmp_path: Path, snippet: str, expected: str) -> None:
     assert expected in error_of(tmp_path, BASE + "\n" + snippet)
@@ -141,13 +141,17 @@ def test_mistakes_name_file_key_and_problem(tmp_path: Path, snippet: str, expect
 def test_a_token_pasted_as_token_env_is_not_echoed(tmp_path: Path) -> None:
     secret = "123456789:AAHfakeTokenValueThatMustNotLeak"
     message = error_of(tmp_path, BASE.replace("[telegram]\n", f'[telegram]\ntoken_env = "{secret}"\n', 1))
-    assert message.startswith("config.toml: telegram.token_env: must name an environment variable")
+    assert "config.toml: telegram.token_env: must name an environment variable" in message
     assert secret not in message
+
+
+def test_a_watch_that_is_not_an_array_of_tables(tmp_path: Path) -> None:
+    assert "config.toml: watch: must be an array of tables" in error_of(tmp_path, 'watch = "x"\n[[source]]\nname = "z"\nkind = "rss"\nurl = "https://a.example/"\n')
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
     message = error_of(tmp_path, "[network\ntimeout = 3\n")
-    assert message.startswith("config.toml: invalid TOML")
+    assert "config.toml: invalid TOML" in message
 
 
 def test_missing_file(tmp_path: Path) -> None:
