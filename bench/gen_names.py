@@ -116,6 +116,7 @@ def make_places(rng: random.Random, count: int) -> list[str]:
     """Real cities first, then invented ones, all distinct."""
     places = list(CITIES)
     seen = set(places)
+    count = min(count, len(CITIES) + len(PLACE_HEADS) * len(PLACE_TAILS) * len(set(PLACE_SUFFIXES)) // 2)
     while len(places) < count:
         place = rng.choice(PLACE_HEADS) + rng.choice(PLACE_TAILS) + rng.choice(PLACE_SUFFIXES)
         if place not in seen:
@@ -137,7 +138,7 @@ def de(place: str) -> str:
 
 def make_rows(rng: random.Random, rows: int) -> list[tuple[str, str, str]]:
     """``rows`` distinct (name, alias, domain) triples."""
-    places = make_places(rng, max(200, rows // 8))
+    places = make_places(rng, max(200, rows // 20))
     out: list[tuple[str, str, str]] = []
     names: set[str] = set()
     domains: set[str] = set()

@@ -1,0 +1,168 @@
+"""monitor.normalize: folding one-for-one, defanging, word form and its offset map."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.normalize import JOIN, WordForm, fold, fold_strict, match_form, match_form_strict
+
+
+def brute_word_positions(folded: str) -> list[int]:
+    """Folded positions of the word characters, in order: what the word form keeps."""
+    return [i for i, ch in enumerate(folded) if ch not in (" ", JOIN)]
+
+
+def reference_word_form(folded: str) -> str:
+    return re.sub(" {2,}", " ", " " + folded.replace(JOIN, "") + " ")
+
+
+# ---------------------------------------------------------------- fold
+
+
+@pytest.mark.parametrize("text", ["Hôpital Saint-Joseph", "hopital saint joseph", "HOPITAL SAINT_JOSEPH",
+                                  "HÔPITAL\tSAINT.JOSEPH"])
+def test_spec_spellings_fold_alike(text: str) -> None:
+    assert fold(text) == "hopital saint joseph"
+
+
+@pytest.mark.parametrize("text", [
+    "Hôpital d'Instruction des Armées 😀",
+    "Привет, Ἀθῆναι! Straße ﬁx µ ½ ²",
+    "a\u0301b\u200bc\u00add\x00e\x7f\u202ef",
+    "日本語のテキスト、テスト。",
+    "\U0001F600\U0001F4A9 x \U00010400",
+    "",
+])
+def test_one_character_out_per_character_in(text: str) -> None:
+    assert len(fold(text)) == len(text)
+    assert len(fold_strict(text)) == len(text)
+
+
+def test_letters_lose_case_and_accents_one_for_one() -> None:
+    assert fold("ÉÈÊËàçÑÿ") == "eeeeacny"
+    assert fold("Straße") == "strase"           # ß -> one "s", so offsets still line up
+    assert fold("Ἀθῆναι Привет Й") == "αθηναι привет и"
+    assert fold("ﬁn") == "fn"                   # ligature: first base character only
+
+
+def test_every_non_alphanumeric_becomes_a_space() -> None:
+    assert fold("a_b-c.d'e(f)g[h]i{j}k,l;m:n!o?p/q\\r\"s\x01t\nu\tv") == \
+        "a b c d e f g h i j k l m n o p q r s t u v"
+    assert fold("d\u02bcInstruction") == "d instruction"  # modifier-letter apostrophe
+
+
+def test_invisible_characters_join_instead_of_splitting() -> None:
+    folded = fold("Medi\u200bboard Ho\u0302pital")
+    assert folded == f"medi{JOIN}board ho{JOIN}pital"
+    assert WordForm(folded).text == " mediboard hopital "
+
+
+def test_fast_and_slow_paths_agree_on_every_latin1_character() -> None:
+    # An emoji forces the slow path (str.translate with the per-character map).
+    for code in range(256):
+        ch = chr(code)
+        assert fold(ch + "\U0001F600")[0] == fold(ch), repr(ch)
+        assert fold_strict(ch + "\U0001F600")[0] == fold_strict(ch), repr(ch)
+
+
+def test_slow_path_matches_the_rule_for_mixed_text() -> None:
+    text = "Clinique Sainte-Thérèse — réservée 😀 Σίσυφος, ПРИВЕТ"
+    assert fold(text) == "clinique sainte therese   reservee   σισυφοσ  привет"  # casefold: final sigma too
+
+
+def test_fold_strict_keeps_case_and_accents_but_folds_punctuation() -> None:
+    assert fold_strict("Laboratoire Mémé (Lyon)") == "Laboratoire Mémé  Lyon "
+    assert fold_strict("Saint_Jean-de-Luz") == "Saint Jean de Luz"
+
+
+@pytest.mark.parametrize("text", ["chu-rennes[.]fr", "chu-rennes(.)fr", "chu-rennes[dot]fr",
+                                  "chu-rennes{.}fr", "chu-rennes(dot)fr", "chu-rennes{dot}fr",
+                                  "CHU-RENNES[DOT]FR", "hxxps://chu-rennes.fr", "chu-rennes.fr"])
+def test_defanged_domains_reach_the_domain_word_form(text: str) -> None:
+    assert WordForm(fold(text)).text.endswith(" chu rennes fr ")
+    assert len(fold(text)) == len(text)
+
+
+def test_the_word_dot_is_not_a_defanged_dot() -> None:
+    assert fold("dot com bubble, polka dot") == "dot com bubble  polka dot"
+    assert fold("[dot] and dot") == "      and dot"
+    assert fold("a dot] b [dot c") == "a dot  b  dot c"  # a bracket on one side only
+
+
+def test_defang_in_strict_fold() -> None:
+    assert fold_strict("Mémé[DOT]fr") == "Mémé     fr"
+    assert fold_strict("Mémé dot fr") == "Mémé dot fr"
+
+
+def test_match_form_of_terms() -> None:
+    assert match_form("  Hôpital  d'Instruction des Armées ") == "hopital d instruction des armees"
+    assert match_form("CVE-2024-1234") == "cve 2024 1234"
+    assert match_form("...") == ""
+    assert match_form_strict("Laboratoire  Mémé") == "Laboratoire Mémé"
+
+
+# ---------------------------------------------------------------- word form
+
+
+def test_word_form_collapses_runs_and_pads() -> None:
+    assert WordForm(fold("hopital   saint -- joseph")).text == " hopital saint joseph "
+    assert WordForm(fold("")).text == " "
+    assert WordForm(fold("...")).text == " "
+    assert WordForm(fold("x")).text == " x "
+
+
+def test_word_form_survives_a_huge_run_of_separators() -> None:
+    text = "a" + " " * 300_000 + "b" + ",  " * 100_000 + "c" + "\u200b" * 50_000 + "d"
+    words = WordForm(fold(text))
+    assert words.text == " a b cd "
+    mapping = words.to_original([1, 3, 5, 6])
+    assert [text[mapping[p]] for p in (1, 3, 5, 6)] == ["a", "b", "c", "d"]
+
+
+def test_word_form_maps_offsets_in_accented_and_non_latin1_text() -> None:
+    text = "Привет 😀 — Ἀθῆναι:  Hôpital   Saint-Joseph!"
+    words = WordForm(fold(text))
+    at = words.text.index("hopital saint joseph")
+    start, end = words.span(at, at + len("hopital saint joseph"))
+    assert text[start:end] == "Hôpital   Saint-Joseph"
+
+
+ALPHABET = st.sampled_from(list("abéZ0 -.,'_") + ["\u200b", "\u0301", "😀", "ж", "[dot]", "  "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(ALPHABET, max_size=60), st.sampled_from([1, 2, 5, 4096]))
+def test_offset_map_agrees_with_brute_force(pieces: list[str], block: int) -> None:
+    text = "".join(pieces)
+    folded = fold(text)
+    old = WordForm.BLOCK
+    WordForm.BLOCK = block  # tiny blocks put anchors everywhere
+    try:
+        words = WordForm(folded)
+    finally:
+        WordForm.BLOCK = old
+    assert words.text == reference_word_form(folded)
+    keep = [i for i, ch in enumerate(words.text) if ch != " "]
+    expected = brute_word_positions(folded)
+    mapping = words.to_original(keep)
+    assert [mapping[p] for p in keep] == expected
+    # a sparse subset maps the same way as the full set
+    subset = keep[::3]
+    sparse = words.to_original(subset)
+    assert all(sparse[p] == mapping[p] for p in subset)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=80))
+def test_fold_is_one_for_one_on_any_text(text: str) -> None:
+    folded = fold(text)
+    assert len(folded) == len(text)
+    for ch, out in zip(text, folded):
+        if out not in (" ", JOIN):
+            # a kept character is a letter or digit standing for the original one
+            assert out.isalnum() and unicodedata.category(ch)[0] in "LN"
