@@ -71,7 +71,8 @@ def test_reload_retrohunts_new_entry_and_survives_a_bad_config(site, bot: FakeBo
         wait_for(lambda: any("second part" in t for t in bot.texts(SOC)), 10, "the new post's alert")
 
         # an invalid config is reported once to the health chat, and the old one keeps alerting
-        config.write_text(config.read_text() + '\n[network]\nconcurrency = "many"\n', encoding="utf-8")
+        config.write_text(config.read_text().replace('host_delay = "0s"', 'host_delay = "0s"\nconcurrency = "many"'),
+                          encoding="utf-8")
         wait_for(lambda: any("concurrency" in t for t in bot.texts(OPS)), 15, "the config problem message")
         items.append(("p3", "Mediboard accounts", "still running"))
         serve_feed(site, items)

@@ -89,7 +89,7 @@ def test_search_finds_stored_posts(world) -> None:
 
 def test_check_on_a_broken_config_exits_2_naming_file_and_key(world, tmp_path: Path) -> None:
     _, config = world
-    config.write_text(config.read_text().replace('url = "' , 'interval = "5x"\nurl = "', 1), encoding="utf-8")
+    config.write_text(config.read_text().replace('\nurl = "', '\ninterval = "5x"\nurl = "', 1), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), "check"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
