@@ -106,6 +106,10 @@ def run(opts: Options) -> None:
     Example:
         LEAKMON_TELEGRAM_TOKEN=... leakmon --config /etc/leakmon/config.toml run
     """
+    import signal
+
+    # Until the event loop takes over the signals, a SIGTERM during start-up is a clean exit too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     from monitor.daemon import run_daemon
 
     config = opts.load()
