@@ -61,6 +61,7 @@ class DeliveryReport:
     failed: int
     parked: int
     pending: int
+    latencies: tuple[float, ...] = field(default=(), compare=False)   # seconds from each alerted item's first sighting to its message
 
 
 class _Outcome(enum.Enum):
@@ -144,6 +145,7 @@ class Dispatcher:
         self._blocked: dict[str, float] = {}      # chat -> until: backoff after a transient failure
         self._wake: float | None = None          # earliest known time something becomes due
         self._refusal_noted: dict[str, float] = {}
+        self._latencies: list[float] = []          # of the pass under way, for the metrics
 
     # ------------------------------------------------------------ public
 
@@ -152,6 +154,7 @@ class Dispatcher:
         now = self._clock()
         await self._load_pause()
         self._wake = None
+        self._latencies = []
         sent = failed = parked = 0
         if self._pause_until > now:
             self._note_wake(self._pause_until)
@@ -209,7 +212,7 @@ class Dispatcher:
                     queues.pop(chat, None)
                 else:     # PAUSED: leave every other message due; they go after the pause
                     break
-        return DeliveryReport(sent, failed, parked, await self._pending())
+        return DeliveryReport(sent, failed, parked, await self._pending(), tuple(self._latencies))
 
     async def drain(self, timeout: float) -> DeliveryReport:
         """Repeat passes until nothing is pending or ``timeout`` seconds have passed.
@@ -350,6 +353,10 @@ class Dispatcher:
                 sent_at = self._clock()
                 await self.store.mark_sent(ids, message_id, _dt(sent_at))
                 window.record(message.chat, sent_at)
+                for row in message.rows:
+                    if row.hits:
+                        seen = min(h.first_seen for h in row.hits).timestamp()
+                        self._latencies.append(max(0.0, sent_at - seen))
                 return _Outcome.SENT, target, ""
 
     def backoff(self, attempts: int) -> float:
