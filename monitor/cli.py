@@ -351,17 +351,18 @@ def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
     missing = set(names) - {w.name for w in watches}
     if missing:
         raise ConfigError(config.file, "watch", f"no watch entry named {sorted(missing)[0]!r}")
-    sys.exit(asyncio.run(_retrohunt(config, watches, days if days is not None else config.health.retrohunt_days)))
+    sys.exit(asyncio.run(_retrohunt(config, watches, days if days is not None else config.health.retrohunt_days,
+                                    opts.quiet)))
 
 
-async def _retrohunt(config: Any, watches: list[Any], days: int) -> int:
+async def _retrohunt(config: Any, watches: list[Any], days: int, quiet: bool = False) -> int:
     from monitor.retrohunt import retrohunt as hunt
     from monitor.runtime import dispatcher
     from monitor.store import AsyncStore
 
     store = AsyncStore(config.storage.path)
     try:
-        progress = _progress("retro-hunt") if sys.stderr.isatty() else None
+        progress = _progress("retro-hunt") if sys.stderr.isatty() and not quiet else None
         result = await hunt(store, watches, days, progress=progress)
         click.echo(f"retro-hunt: {result.posts} posts over {days} days, {result.new_hits} new hits")
         async with dispatcher(config, store) as disp:
@@ -376,7 +377,8 @@ def _progress(label: str) -> Any:
     def update(done: int, total: int) -> None:
         width = 30
         filled = int(width * done / total) if total else width
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        percent = 100 * done / total if total else 100
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {percent:3.0f}%")
         if done >= total:
             sys.stderr.write("\n")
         sys.stderr.flush()
@@ -399,7 +401,8 @@ def scan(opts: Options, path: str, fmt: str) -> None:
     from monitor.scan import scan_file
 
     config = opts.load()
-    count = scan_file(config, path, fmt, sys.stdout)
+    progress = _progress("scan") if sys.stderr.isatty() and not opts.quiet else None
+    count = scan_file(config, path, fmt, sys.stdout, progress)
     click.echo(f"{count} hit(s)", err=True)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import json
 import sys
-from typing import IO, Any
+from typing import IO, Any, Callable
 
 from monitor.config import Config
 from monitor.errors import LeakmonError
@@ -24,8 +24,12 @@ def read_text(path: str) -> str:
         return data.decode("latin-1")
 
 
-def scan_file(config: Config, path: str, fmt: str, out: IO[str]) -> int:
-    """Print every hit of the watch list in the file; returns how many."""
+def scan_file(config: Config, path: str, fmt: str, out: IO[str],
+              progress: Callable[[int, int], None] | None = None) -> int:
+    """Print every hit of the watch list in the file; returns how many.
+
+    ``progress(done, total)`` is called as the scan advances through the text (in characters).
+    """
     from monitor.match import Matcher
 
     text = read_text(path)
@@ -34,8 +38,13 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str]) -> int:
     count = 0
     if fmt == "csv":
         out.write("line,watch,term,match,context\n")
+    step = max(len(text) // 100, 1)
+    shown = 0
     for watch, term, start, end in matcher.scan(text):
         count += 1
+        if progress is not None and start - shown >= step:
+            shown = start
+            progress(start, len(text))
         line = bisect.bisect_right(newlines, start) + 1
         line_start = newlines[line - 2] + 1 if line >= 2 else 0
         line_end = newlines[line - 1] if line - 1 < len(newlines) else len(text)
@@ -50,6 +59,8 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str]) -> int:
             csv.writer(out, lineterminator="\n").writerow([safe_cell(record[k]) for k in record])
         else:
             out.write(f"{path}:{line}: [{watch}] {record['match']!r}: {' '.join(context.split())}\n")
+    if progress is not None:
+        progress(len(text), len(text))
     return count
 
 
