@@ -193,26 +193,20 @@ def _human(seconds: float) -> str:
 
 
 async def _check_fetch(config: Any) -> int:
+    """Fetch each source's listing once and parse it: no item page is followed, nothing is stored."""
     import sources
     from monitor.errors import FetchError, NotModified, ParseError
     from monitor.fetch import Network
-
-    async def nothing_known(ids: Any) -> set[str]:
-        return set()
 
     network = Network(config.network)
     failures = 0
     try:
         for src in config.sources:
-            # follow is switched off: check reads listings only, it must not crawl every thread
-            opts = src.options
-            if hasattr(opts, "follow"):
-                import dataclasses
-
-                opts = dataclasses.replace(opts, follow=False)
-            state = sources.SourceState(name=src.name, known=nothing_known)
             try:
-                items = await sources.module(src.kind).collect(network.fetcher(src), opts, state)
+                page = await network.fetcher(src).get(src.url)
+                items = sources.module(src.kind).parse(page, src.options)
+                if not items and src.kind == "html":
+                    raise ParseError("no items found: the item selector matched nothing")
             except (FetchError, ParseError, NotModified) as exc:
                 failures += 1
                 click.echo(f"  {src.name}: FAILED: {getattr(exc, 'reason', str(exc))}")

@@ -38,7 +38,6 @@ class Daemon:
         self.tasks: set[asyncio.Task[Any]] = set()
         self.config_digest = _digest(config_path)
         self.reported_bad_digest: str | None = None
-        self.retro_queue: list[Any] = []
         self.closers: set[asyncio.Task[Any]] = set()
 
     # ------------------------------------------------------------ life cycle
@@ -149,8 +148,6 @@ class Daemon:
             self.metrics.observe_poll(report)
 
     async def _dispatch(self) -> None:
-        if self.retro_queue:
-            await self._run_retrohunts()
         report = await self.dispatcher.deliver_due()
         if self.metrics:
             await self.metrics.observe_outbox(self.store, report)
@@ -160,12 +157,12 @@ class Daemon:
         if removed:
             log.info("pruned the text of %d posts older than %d days", removed, self.config.storage.retention_days)
 
-    async def _run_retrohunts(self) -> None:
+    async def _retrohunt(self, watches: list[Any]) -> None:
+        """Match stored posts against new or changed entries; their hits go out marked retro-hunt."""
         from monitor.retrohunt import retrohunt
 
-        watches, self.retro_queue = self.retro_queue, []
         result = await retrohunt(self.store, watches, self.config.health.retrohunt_days)
-        log.info("retro-hunt of %d changed watch entries: %d posts, %d new hits", len(watches),
+        log.info("retro-hunt of %d new or changed watch entries: %d posts, %d new hits", len(watches),
                  result.posts, result.new_hits)
 
     # ------------------------------------------------------------ config reload
@@ -219,7 +216,9 @@ class Daemon:
         for name in set(old_sources) - {s.name for s in new.sources}:
             self.scheduler.remove_job(f"poll:{name}")
         if changed:
-            self.retro_queue.extend(changed)
+            # its own job (not the dispatcher's): a long retro-hunt must not hold alerts back
+            self.scheduler.add_job(self._job, id=f"retrohunt:{self.config_digest}", replace_existing=True,
+                                   args=["retro-hunt", lambda: self._retrohunt(changed), 3600.0])
         log.info("config reloaded: %d sources, %d watch entries (%d new or changed: retro-hunt over %d days)",
                  len(new.sources), len(new.watches), len(changed), new.health.retrohunt_days)
 

@@ -127,3 +127,16 @@ def test_exports_reparse_in_misp_and_stix(world) -> None:
     csv_out = cli(config, "export", "--format", "csv").stdout
     assert csv_out.splitlines()[0].startswith("id,watch,")
     assert len(csv_out.splitlines()) == len(EXPECTED) + 1
+
+
+def test_check_fetch_counts_items_per_source_and_stores_nothing(world, tmp_path: Path) -> None:
+    site, config = world
+    result = cli(config, "check", "--fetch")
+    assert result.exit_code == 0, result.output
+    assert "forum-mybb: 4 items" in result.stdout and "forum-xf: 4 items" in result.stdout
+    assert "- France hospital patients 758k" in result.stdout
+    assert not [p for p in site.paths() if "/Thread-" in p or "/threads/" in p]     # no item page fetched
+    assert not (tmp_path / "leakmon.db").exists()
+    site.route("/xf/forums/leaks.5/", b"<html><body><p>Theme changed</p>" + b"<a href='/'>x</a>" * 30 + b"</body></html>")
+    result = cli(config, "check", "--fetch")
+    assert result.exit_code == 1 and "forum-xf: FAILED: no items found" in result.stdout
