@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from monitor.config import WatchEntry
 from monitor.items import Hit, Item
 from monitor.match import Matcher
+
+if TYPE_CHECKING:
+    from monitor.store import AsyncStore
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> dict[tuple[str, str
     return found
 
 
-async def retrohunt(store: "AsyncStore", watches: Sequence[WatchEntry], days: int,  # noqa: F821
+async def retrohunt(store: "AsyncStore", watches: Sequence[WatchEntry], days: int,
                     progress: Callable[[int, int], None] | None = None) -> RetrohuntResult:
     """Match the posts first seen in the last ``days`` days against ``watches``; store and queue new hits.
 

@@ -6,9 +6,15 @@ import dataclasses
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import TYPE_CHECKING, AsyncIterator
 
 from monitor.config import Config, load_config
+
+if TYPE_CHECKING:
+    from monitor.alerts.console import Sender
+    from monitor.alerts.outbox import Dispatcher
+    from monitor.pipeline import Engine
+    from monitor.store import AsyncStore
 
 
 def default_config_path() -> str:
@@ -33,7 +39,7 @@ def load(config_path: str, db_override: str | None = None) -> Config:
 
 
 @asynccontextmanager
-async def engine(config: Config) -> AsyncIterator["Engine"]:  # noqa: F821
+async def engine(config: Config) -> AsyncIterator["Engine"]:
     """An Engine with open store and network; closed on exit."""
     from monitor.fetch import Network
     from monitor.pipeline import Engine
@@ -50,7 +56,7 @@ async def engine(config: Config) -> AsyncIterator["Engine"]:  # noqa: F821
 
 
 @asynccontextmanager
-async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Dispatcher"]:  # noqa: F821
+async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Dispatcher"]:
     """A Dispatcher with its sender (Telegram, or the console without a token) started."""
     from monitor.alerts.console import make_sender
     from monitor.alerts.outbox import Dispatcher
@@ -63,7 +69,7 @@ async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Disp
         await sender.stop()
 
 
-async def start_sender(sender: "Sender") -> None:  # noqa: F821
+async def start_sender(sender: "Sender") -> None:
     """Start a sender; Telegram being unreachable now is no reason to stop: sends retry on their own."""
     import logging
 

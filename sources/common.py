@@ -16,9 +16,10 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from monitor.errors import ParseError
+from monitor.errors import ConfigError, ParseError
 
 if TYPE_CHECKING:
+    from monitor.config import SourceConfig
     from monitor.fetch import Page
 
 CHALLENGE_REASON = "login or challenge page"
@@ -382,3 +383,11 @@ def stable_id(*parts: object) -> str:
 def cut(text: str, limit: int = 120) -> str:
     """``text`` cut to ``limit`` characters, with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def reject_keys(src: "SourceConfig", kind: str, *keys: str) -> None:
+    """A config key that makes no sense for this kind of source is a mistake: say so (ConfigError)."""
+    for key in keys:
+        value = getattr(src, key)
+        if value is not None and value is not False and value != {} and not (key == "pages" and value == 1):
+            raise ConfigError("", key, f"makes no sense for {kind} source")

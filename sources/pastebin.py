@@ -16,7 +16,9 @@ from urllib.parse import urljoin
 
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.items import Item
-from sources.common import absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text
+from sources.common import (
+    absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
+)
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -44,12 +46,7 @@ class Options:
 
 def make_options(src: "SourceConfig") -> Options:
     """Check a pastebin source: the url is the scraping API listing; no selectors, fields or presets."""
-    for key, value in (("preset", src.preset), ("items", src.items)):
-        if value is not None:
-            raise ConfigError("", key, "makes no sense for a pastebin source")
-    for key, mapping in (("selectors", src.selectors), ("fields", src.fields)):
-        if mapping:
-            raise ConfigError("", key, "makes no sense for a pastebin source")
+    reject_keys(src, "a pastebin", "preset", "items", "selectors", "fields")
     if src.pages != 1:
         raise ConfigError("", "pages", "makes no sense for a pastebin source (use ?limit= in the url)")
     return Options(source=src.name, url=src.url)

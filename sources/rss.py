@@ -15,7 +15,7 @@ import feedparser
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
-    absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, parse_date, stable_id,
+    absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, parse_date, reject_keys, stable_id,
     title_text,
 )
 
@@ -40,12 +40,7 @@ class Options:
 
 def make_options(src: "SourceConfig") -> Options:
     """Check an rss source: only url (and the network keys) make sense."""
-    for key, value in (("preset", src.preset), ("items", src.items)):
-        if value is not None:
-            raise ConfigError("", key, "makes no sense for an rss source")
-    for key, mapping in (("selectors", src.selectors), ("fields", src.fields)):
-        if mapping:
-            raise ConfigError("", key, "makes no sense for an rss source")
+    reject_keys(src, "an rss", "preset", "items", "selectors", "fields")
     if src.follow:
         raise ConfigError("", "follow", "is not supported for rss sources (the feed's summary is the text)")
     if src.pages != 1:

@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
-from sources.common import attr, check_challenge, cut, decode_html, html_text, one_line, parse_date
+from sources.common import attr, check_challenge, cut, decode_html, html_text, one_line, parse_date, reject_keys
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -51,12 +51,7 @@ class Options:
 
 def make_options(src: "SourceConfig") -> Options:
     """Check a telegram source: its url must be a channel preview ``https://t.me/s/<channel>``."""
-    for key, value in (("preset", src.preset), ("items", src.items)):
-        if value is not None:
-            raise ConfigError("", key, "makes no sense for a telegram source")
-    for key, mapping in (("selectors", src.selectors), ("fields", src.fields)):
-        if mapping:
-            raise ConfigError("", key, "makes no sense for a telegram source")
+    reject_keys(src, "a telegram", "preset", "items", "selectors", "fields")
     if src.follow:
         raise ConfigError("", "follow", "makes no sense for a telegram source (the preview shows the whole text)")
     channel = channel_of(src.url)
