@@ -115,7 +115,7 @@ def test_scraped_markup_is_escaped_everywhere(hostile: str) -> None:
 def test_bidi_zero_width_and_control_characters_are_removed() -> None:
     title = f"pay{BIDI}ment{ZERO_WIDTH}s\x00\x07\x1b[31m"
     text = f"invoice\u202egnp.exe Medi{ZERO_WIDTH}board? no: Mediboard{BIDI} here"
-    hit = make_hit(title=title, text=text, author=f"ad\u202emin\x08")
+    hit = make_hit(title=title, text=text, author="ad\u202emin\x08")
     message = render_alert([hit], retro=False)
     shown = visible(message)
     for ch in BIDI + ZERO_WIDTH + "\x00\x07\x1b\x08":
