@@ -195,6 +195,10 @@ class Daemon:
         from monitor.runtime import start_sender
 
         old = self.config
+        for key, was, now in (("storage.path", old.storage.path, new.storage.path),
+                              ("metrics.listen", old.metrics.listen, new.metrics.listen)):
+            if was != now:
+                log.warning("config: %s changed; it takes effect at the next restart", key)
         before = {w.name: w.matching_key() for w in old.watches}
         changed = [w for w in new.watches if before.get(w.name) != w.matching_key()]
         matcher, watches = await asyncio.get_running_loop().run_in_executor(None, Engine.build_matcher, new)
