@@ -1,9 +1,23 @@
-"""Synthetic source pages for the benchmarks: MyBB listings of 40 threads and t.me/s pages."""
+"""Synthetic source pages for the benchmarks: MyBB listings of 40 threads and t.me/s pages.
+
+The site runs in ANOTHER process (:class:`SiteProcess`), so that the server's threads never
+compete for the GIL with the client being measured (leakmon or the bare httpx loop)::
+
+    python bench/world.py --boards 300 --channels 100 [--live 10]
+
+prints ``PORT <n>`` and serves until killed. ``--live SECONDS``: every SECONDS each listing
+gains a newer thread (the oldest drops off) and each channel a newer message, as real sources
+do; without it the pages never change.
+"""
 
 from __future__ import annotations
 
+import argparse
 import random
+import subprocess
+import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 WORDS = ("database dump leak combolist access sale fresh private users emails passwords patients records "
@@ -11,10 +25,11 @@ WORDS = ("database dump leak combolist access sale fresh private users emails pa
 
 
 def mybb_listing(board: int, threads: int = 40, seed: int = 0) -> bytes:
-    rng = random.Random(board * 1000 + seed)
+    """A MyBB forumdisplay page; ``seed`` (the live step) shifts the window of thread ids."""
     rows = []
     for t in range(threads):
-        tid = board * 1000 + t
+        tid = board * 100_000 + seed + threads - t       # newest first
+        rng = random.Random(tid)                          # a thread keeps its title across steps
         title = " ".join(rng.choice(WORDS) for _ in range(6)).capitalize()
         rows.append(
             f'<tr class="inline_row"><td class="trow1"><div><span><span class="subject_old" id="tid_{tid}">'
@@ -27,10 +42,11 @@ def mybb_listing(board: int, threads: int = 40, seed: int = 0) -> bytes:
 
 
 def telegram_page(channel: int, messages: int = 20, seed: int = 0) -> bytes:
-    rng = random.Random(channel * 7919 + seed)
+    """A t.me/s page of ``messages`` messages, oldest first; ``seed`` shifts the message ids."""
     parts = []
     for m in range(messages):
-        mid = 1000 + m
+        mid = 1000 + seed + m
+        rng = random.Random(channel * 7919 + mid)
         text = " ".join(rng.choice(WORDS) for _ in range(25))
         parts.append(
             f'<div class="tgme_widget_message_wrap js-widget_message_wrap"><div class="tgme_widget_message js-widget_message" '
@@ -46,10 +62,27 @@ def telegram_page(channel: int, messages: int = 20, seed: int = 0) -> bytes:
 class BenchSite:
     """A threaded loopback server: /board/<n> (MyBB), /s/chan<n> (t.me/s)."""
 
-    def __init__(self, boards: int = 300, channels: int = 100) -> None:
+    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0) -> None:
         self.pages = {f"/board/{b}": mybb_listing(b) for b in range(boards)}
         self.pages.update({f"/s/chan{c}": telegram_page(c) for c in range(channels)})
         pages = self.pages
+        started = time.monotonic()
+        lock = threading.Lock()
+        built: dict[tuple[str, int], bytes] = {}
+
+        def page(path: str) -> bytes:
+            if not live or path not in pages:
+                return pages.get(path, b"")
+            step = int((time.monotonic() - started) / live)
+            with lock:
+                body = built.get((path, step))
+                if body is None:
+                    if len(built) > 4 * len(pages):
+                        built.clear()
+                    number = int(path.rsplit("/", 1)[1].removeprefix("chan"))
+                    body = built[(path, step)] = (mybb_listing(number, seed=step) if path.startswith("/board/")
+                                                  else telegram_page(number, seed=step))
+            return body
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -58,7 +91,7 @@ class BenchSite:
                 pass
 
             def do_GET(self) -> None:
-                body = pages.get(self.path.split("?")[0], b"")
+                body = page(self.path.split("?")[0])
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -79,7 +112,7 @@ class BenchSite:
         self.server.server_close()
 
 
-def sources_toml(site: BenchSite, interval: str = "10m") -> str:
+def sources_toml(site: "BenchSite | SiteProcess", interval: str = "10m") -> str:
     out = []
     for path in site.pages:
         if path.startswith("/board/"):
@@ -89,3 +122,47 @@ def sources_toml(site: BenchSite, interval: str = "10m") -> str:
             out.append(f'[[source]]\nname = "tg-{path.rsplit("/", 1)[1]}"\nkind = "telegram"\n'
                        f'url = "{site.base}{path}"\ninterval = "{interval}"\n')
     return "\n".join(out)
+
+
+class SiteProcess:
+    """A :class:`BenchSite` in a child process; ``base`` is its URL, ``pages`` its paths."""
+
+    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0) -> None:
+        self.pages = [f"/board/{b}" for b in range(boards)] + [f"/s/chan{c}" for c in range(channels)]
+        self.proc = subprocess.Popen([sys.executable, __file__, "--boards", str(boards), "--channels", str(channels),
+                                      "--live", str(live)], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("PORT "):
+            self.proc.kill()
+            raise RuntimeError(f"the bench site did not start: {line!r}")
+        self.base = f"http://127.0.0.1:{int(line.split()[1])}"
+
+    def urls(self) -> list[str]:
+        return [self.base + path for path in self.pages]
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def main() -> None:
+    """Serve until killed (see the module docstring)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--boards", type=int, default=300)
+    parser.add_argument("--channels", type=int, default=100)
+    parser.add_argument("--live", type=float, default=0.0)
+    args = parser.parse_args()
+    site = BenchSite(args.boards, args.channels, args.live)
+    print(f"PORT {site.base.rsplit(':', 1)[1]}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -255,7 +255,8 @@ def status(opts: Options, fmt: str | None) -> None:
     rows = [{"name": s.name, "last_poll": iso(s.last_poll), "last_ok": iso(s.last_ok),
              "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
              "items_seen": s.items_seen, "configured": s.name in configured} for s in states]
-    outbox = {"pending": stats.pending, "oldest_pending_age_s": stats.oldest_pending_age_s, "parked": stats.parked}
+    outbox = {"pending": stats.pending, "oldest_pending_age_s": stats.oldest_pending_age_s, "parked": stats.parked,
+              "muted": stats.muted}
     if _out_format(fmt, ("table", "json")) == "json":
         click.echo(to_json({"sources": rows, "outbox": outbox}))
         return
@@ -264,7 +265,7 @@ def status(opts: Options, fmt: str | None) -> None:
              for s in states]
     click.echo(to_table(table, ("source", "last poll", "last ok", "items", "failures", "last error")))
     age = f", oldest {stats.oldest_pending_age_s:.0f}s" if stats.oldest_pending_age_s is not None else ""
-    click.echo(f"\noutbox: {stats.pending} pending{age}; {stats.parked} parked")
+    click.echo(f"\noutbox: {stats.pending} pending{age}; {stats.parked} parked; {stats.muted} held by a mute")
 
 
 @main.command()

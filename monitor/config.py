@@ -8,6 +8,7 @@ as in the file (``source[0]`` is the first ``[[source]]``).
 from __future__ import annotations
 
 import csv
+import gc
 import os
 import re
 import tomllib
@@ -29,6 +30,7 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib)?\s*$", re.I)
 _SIZE_UNITS = {"b": 1, "kb": 10**3, "kib": 2**10, "mb": 10**6, "mib": 2**20, "gb": 10**9, "gib": 2**30}
 CONSOLE_CHAT = "console"          # the pseudo chat of a config without [telegram.chats]
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_HAS_ALNUM = re.compile(r"[^\W_]")        # a letter or digit: what str.isalnum() accepts
 
 
 @dataclass(frozen=True)
@@ -412,30 +414,54 @@ def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[Watch
     except OSError as exc:
         r.fail("path", f"cannot read {_show(str(path))}: {exc.strerror or exc}")
         raise
+    # A national registry has 100,000 rows: csv.reader with column positions (not DictReader),
+    # a C regex for "has a letter or digit", and the cyclic GC paused (the rows and terms are
+    # plain strings, lists and tuples: no cycles) keep this to a fraction of a second.
     merged: dict[str, list[str]] = {}
-    with handle:
-        try:
-            reader = csv.DictReader(handle)
-            columns = reader.fieldnames or []
-            for col in (spec.name_column, *spec.terms_columns):
-                if col not in columns:
-                    r.fail("name_column" if col == spec.name_column else "terms_columns",
-                           f"{_show(str(path))} has no column {_show(col)} (columns: {', '.join(columns)})")
-            for row in reader:
-                name = (row.get(spec.name_column) or "").strip()
-                if not name:
-                    continue
-                terms = merged.setdefault(name, [])
-                for col in spec.terms_columns:
-                    for term in (row.get(col) or "").split(spec.separator):
-                        term = term.strip()
-                        if term and any(ch.isalnum() for ch in term) and term not in terms:
-                            terms.append(term)
-        except (csv.Error, UnicodeDecodeError) as exc:
-            r.fail("path", f"{_show(str(path))} is not a readable UTF-8 CSV file: {exc}")
-    entries = [WatchEntry(name=name, kind=spec.kind, terms=tuple(terms), severity=spec.severity,
-                          chats=spec.chats, strict=spec.strict)
-               for name, terms in merged.items() if terms]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with handle:
+            try:
+                reader = csv.reader(handle)
+                columns = next(reader, None) or []
+                for col in (spec.name_column, *spec.terms_columns):
+                    if col not in columns:
+                        r.fail("name_column" if col == spec.name_column else "terms_columns",
+                               f"{_show(str(path))} has no column {_show(col)} (columns: {', '.join(columns)})")
+                # a repeated column name means its last column, as with csv.DictReader
+                last = {col: at for at, col in enumerate(columns)}
+                name_at = last[spec.name_column]
+                term_at = [last[col] for col in spec.terms_columns]
+                width = max(name_at, *term_at) + 1
+                separator = spec.separator
+                has_alnum = _HAS_ALNUM.search
+                for row in reader:
+                    if len(row) < width:
+                        row += [""] * (width - len(row))     # a short row: its missing cells are empty
+                    name = row[name_at].strip()
+                    if not name:
+                        continue
+                    terms = merged.get(name)
+                    if terms is None:
+                        terms = merged[name] = []
+                    for at in term_at:
+                        cell = row[at]
+                        if not cell:
+                            continue
+                        for term in cell.split(separator) if separator in cell else (cell,):
+                            term = term.strip()
+                            if term and term not in terms and has_alnum(term):
+                                # the name cell's own string when equal: one object, not two
+                                terms.append(name if term == name else term)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                r.fail("path", f"{_show(str(path))} is not a readable UTF-8 CSV file: {exc}")
+        entries = [WatchEntry(name=name, kind=spec.kind, terms=tuple(terms), severity=spec.severity,
+                              chats=spec.chats, strict=spec.strict)
+                   for name, terms in merged.items() if terms]
+    finally:
+        if was_enabled:
+            gc.enable()
     return spec, entries
 
 

@@ -2,7 +2,9 @@
 
 One job per source at its interval (with ~10 % jitter, one run at a time, misfires coalesced),
 one dispatcher job draining the outbox, one job watching the config file. Every job body has
-its own deadline, so a hung poll cannot block its source forever.
+its own deadline, so a hung poll cannot block its source forever. With ``[telegram] commands =
+true`` the bot's command and button poller (monitor.alerts.commands) runs beside them; it failing
+to start is logged and retried, never fatal.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ log = logging.getLogger("leakmon.daemon")
 
 DISPATCH_EVERY = 1.0          # seconds between outbox passes
 CONFIG_CHECK_EVERY = 2.0      # seconds between looks at the config file
+COMMANDS_RETRY_EVERY = 30.0   # seconds between attempts to start the bot commands poller
 STOP_GRACE = 6.0              # seconds given to in-flight jobs on SIGTERM
 
 
@@ -39,6 +42,9 @@ class Daemon:
         self.config_digest = _digest(config_path)
         self.reported_bad_digest: str | None = None
         self.closers: set[asyncio.Task[Any]] = set()
+        self.commands: Any = None          # the CommandPoller while bot commands run
+        self.commands_lock = asyncio.Lock()  # the retry job and a reload must not start two
+        self.commands_warned: Any = None   # the telegram config last warned about (no token)
 
     # ------------------------------------------------------------ life cycle
 
@@ -79,11 +85,14 @@ class Daemon:
                                    args=["config", self._check_config, 600.0])
             self.scheduler.add_job(self._job, "interval", hours=6, id="prune",
                                    args=["prune", self._prune, 600.0], next_run_time=_now())
+            self.scheduler.add_job(self._job, "interval", seconds=COMMANDS_RETRY_EVERY, id="commands",
+                                   args=["commands", self._ensure_commands, 60.0], next_run_time=_now())
             log.info("leakmon running: %d sources, %d watch entries, database %s", len(self.config.sources),
                      len(self.config.watches), self.config.storage.path)
             await self.stop_event.wait()
             log.info("stopping")
             self.scheduler.shutdown(wait=False)
+            await self._stop_commands()
             await self._finish_tasks()
             for closer in list(self.closers):
                 closer.cancel()
@@ -152,6 +161,43 @@ class Daemon:
         if self.metrics:
             await self.metrics.observe_outbox(self.store, report)
 
+    async def _ensure_commands(self) -> None:
+        """Start the bot commands poller when the config asks for it and it is not running."""
+        async with self.commands_lock:
+            await self._start_commands()
+
+    async def _start_commands(self) -> None:
+        telegram = self.config.telegram
+        if self.commands is not None or not telegram.commands or self.stop_event.is_set():
+            return
+        token = telegram.token()
+        if not token or not telegram.chats:
+            if self.commands_warned != telegram:      # once per config, not every retry
+                self.commands_warned = telegram
+                log.warning("[telegram] commands = true needs a bot token and [telegram.chats]: commands are off")
+            return
+        from monitor.alerts.commands import CommandPoller, Responder
+        from monitor.errors import DeliveryError
+
+        poller = CommandPoller(token, telegram.api_url, Responder(self.store, lambda: self.config))
+        try:
+            await poller.start()
+        except DeliveryError as exc:
+            log.warning("bot commands not started (%s): retrying in %gs", getattr(exc, "reason", exc),
+                        COMMANDS_RETRY_EVERY)
+            return
+        if self.stop_event.is_set():
+            await poller.stop()
+            return
+        self.commands = poller
+        log.info("bot commands: answering in %d chats", len(telegram.chats))
+
+    async def _stop_commands(self) -> None:
+        async with self.commands_lock:
+            poller, self.commands = self.commands, None
+            if poller is not None:
+                await poller.stop()
+
     async def _prune(self) -> None:
         removed = await self.store.prune(self.config.storage.retention_days, datetime.now(timezone.utc))
         if removed:
@@ -208,6 +254,7 @@ class Daemon:
             self._later(old_network.aclose)
         self.engine = Engine(config=new, network=network, store=self.store, matcher=matcher, watches=watches)
         if new.telegram != old.telegram:
+            await self._stop_commands()          # a new token, API or chat list: start afresh
             old_sender, self.sender = self.sender, make_sender(new.telegram)
             await start_sender(self.sender)
             self.dispatcher = Dispatcher(self.store, self.sender, new.telegram)
@@ -223,6 +270,7 @@ class Daemon:
             # its own job (not the dispatcher's): a long retro-hunt must not hold alerts back
             self.scheduler.add_job(self._job, id=f"retrohunt:{self.config_digest}", replace_existing=True,
                                    args=["retro-hunt", lambda: self._retrohunt(changed), 3600.0])
+        await self._ensure_commands()
         log.info("config reloaded: %d sources, %d watch entries (%d new or changed: retro-hunt over %d days)",
                  len(new.sources), len(new.watches), len(changed), new.health.retrohunt_days)
 

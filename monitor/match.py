@@ -1,13 +1,25 @@
 """The compiled watch list: item text -> hits (SPEC section 5 "Matching").
 
-Plain terms, excludes and requires of every non-strict entry go into ONE Aho-Corasick
-automaton (pyahocorasick), those of strict entries into a second one; the text is folded
+Plain terms, excludes and requires of every non-strict entry go into ONE multi-pattern
+automaton, those of strict entries into a second one; the text is folded
 (:mod:`monitor.normalize`) the same way as the terms. Each key is stored padded with one
 space on both sides (" hopital saint joseph ") and the text is scanned in its padded word
 form, so the automaton itself only reports whole-word matches: "Mediboard" never fires inside
 "Mediboards", and an in-word occurrence cannot hide a later real one because every
 occurrence is reported. Regex terms are compiled per entry (they are few) and searched on the
 original text, case-insensitively.
+
+Two engines behind one interface, with the same results (the tests run on both):
+
+- pyahocorasick (always there): builds at ~5 us a key, but a national watch list of 100,000
+  names (225,000 keys) makes a 2.7-million-node trie: ~1 s of build and ~120 MB at every start.
+- hyperscan (``pip install hyperscan``, x86_64 only), chosen for lists of
+  :data:`HYPERSCAN_MIN_KEYS` keys or more: the same keys compile to ~16 MB and scan faster,
+  but compiling is slow (superlinear: 20 s for 225,000 keys in one database). So the keys are
+  spread over buckets of ~32,000 at most by a hash of the key, each bucket compiled on its own (two
+  at a time; hyperscan releases the GIL) and cached on disk under a hash of its keys
+  (:func:`default_cache_dir`): a later start loads the databases in milliseconds, and an edit
+  of the watch list recompiles only the buckets it touches.
 
 Never a loop over terms, never one giant alternation (DESIGN section 4: both collapse at
 10,000 terms).
@@ -18,18 +30,31 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import logging
+import os
 import re
+import threading
+import time
+import zlib
+from array import array
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import compress
+from operator import ne
+from pathlib import Path
+from typing import Any
 
 import ahocorasick
 
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
 from monitor.items import Hit
-from monitor.normalize import JOIN, NORMALIZATION_VERSION, WordForm, fold, fold_strict
+from monitor.normalize import NORMALIZATION_VERSION, WordForm, fold, fold_strict, match_forms
 
-__all__ = ["Matcher", "ScanHit"]
+__all__ = ["Matcher", "ScanHit", "default_cache_dir", "hyperscan_available", "HYPERSCAN_MIN_KEYS"]
+
+log = logging.getLogger("leakmon.match")
 
 _TERM, _EXCLUDE, _REQUIRE = 0, 1, 2
 _FIELDS = ("title", "text")
@@ -37,61 +62,302 @@ _FIELDS = ("title", "text")
 #: One occurrence found by :meth:`Matcher.scan`: (watch name, configured term, start, end).
 ScanHit = tuple[str, str, int, int]
 
+#: "auto" picks hyperscan (when installed) for an automaton of at least this many keys; below
+#: it pyahocorasick builds in a blink and in little memory.
+HYPERSCAN_MIN_KEYS = 50_000
+#: Compiled hyperscan databases are cached on disk only for lists this big (small ones compile
+#: in milliseconds: no file is worth writing for them).
+CACHE_MIN_KEYS = 50_000
+#: Keys per hyperscan bucket (a power of two of buckets is used, so most edits keep the count).
+_BUCKET_KEYS = 1 << 15
+#: Cached databases unused for this long are deleted when a new one is written.
+_CACHE_MAX_AGE = 30 * 86400
+_CACHE_SUFFIX = ".hsdb"
+
+_BACKENDS = ("auto", "ahocorasick", "hyperscan")
+
+# A use of a key by an entry, packed in one int so 250,000 of them cost 2 MB, not 30 MB of tuples.
+_INDEX_BITS = 30
+
+
+def _pack(entry: int, role: int, index: int) -> int:
+    return (entry << (_INDEX_BITS + 2)) | (index << 2) | role
+
+
+def _unpack(code: int) -> tuple[int, int, int]:
+    return code >> (_INDEX_BITS + 2), code & 3, (code >> 2) & ((1 << _INDEX_BITS) - 1)
+
+
+def hyperscan_available() -> bool:
+    """Whether the optional hyperscan engine can be imported here."""
+    return _hyperscan() is not None
+
+
+_hs_module: Any = None
+
+
+def _hyperscan() -> Any:
+    """The hyperscan module, or None (not installed, or no wheel for this CPU)."""
+    global _hs_module
+    if _hs_module is None:
+        try:
+            import hyperscan
+        except Exception:  # ImportError, or a wheel that cannot load on this CPU
+            _hs_module = False
+        else:
+            _hs_module = hyperscan
+    return _hs_module or None
+
+
+def default_cache_dir() -> Path | None:
+    """Where compiled watch lists are cached: ``$LEAKMON_CACHE_DIR`` (empty: no cache), else
+    ``$XDG_CACHE_HOME/leakmon``, else ``~/.cache/leakmon``."""
+    configured = os.environ.get("LEAKMON_CACHE_DIR")
+    if configured is not None:
+        return Path(configured).expanduser() if configured.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "leakmon"
+
+
+class _DefaultCache:
+    """Marker: the cache directory of :func:`default_cache_dir`."""
+
+
+DEFAULT_CACHE = _DefaultCache()
+
+
+# ---------------------------------------------------------------- engines
+#
+# An engine is built from the padded keys (" hopital saint joseph ") and reports, for a padded
+# word-form text, every (key id, position of the key's trailing pad space, limit) in any order;
+# a match that starts after ``limit`` (when >= 0) belongs to another slice and is dropped.
+
+
+class _AhoCorasickEngine:
+    name = "ahocorasick"
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        add_word = self.automaton.add_word
+        for key_id, key in enumerate(keys):
+            add_word(key, key_id)
+        self.automaton.make_automaton()
+        self.longest = max(map(len, keys))
+
+    def ends(self, text: str) -> Iterator[tuple[int, int]]:
+        iterate = self.automaton.iter
+        # pyahocorasick copies its input to 4 bytes a character: feed a long text in slices.
+        # Slices that overlap by the longest key find every match; the one that ends in the
+        # overlap is kept by the slice where it starts (``start <= limit``).
+        overlap = self.longest + 1
+        step = max(_AC_SLICE, overlap)
+        n = len(text)
+        for base in range(0, n, step):
+            piece = text[base:base + step + overlap] if base or n > step + overlap else text
+            limit = base + step
+            for end, key_id in iterate(piece):
+                yield key_id, end + base, limit
+            if len(piece) < step + overlap:
+                break
+
+
+#: Characters of word form handed to pyahocorasick at once (4 MB of its UCS-4 copy).
+_AC_SLICE = 1 << 20
+
+
+class _HyperscanEngine:
+    name = "hyperscan"
+
+    def __init__(self, keys: Sequence[str], cache_dir: Path | None) -> None:
+        hs = _hyperscan()
+        encoded = [key.encode("utf-8") for key in keys]
+        buckets_n = 1
+        while len(encoded) > buckets_n * _BUCKET_KEYS:
+            buckets_n *= 2
+        # Key ids per bucket, in watch-list order: an edit of the list (a row added, removed or
+        # changed) changes the content, hence the cache file, of the buckets it touches only.
+        if buckets_n == 1:
+            buckets = [array("q", range(len(encoded)))]
+        else:
+            buckets = [array("q") for _ in range(buckets_n)]
+            appenders = [bucket.append for bucket in buckets]
+            mask, crc32 = buckets_n - 1, zlib.crc32
+            for key_id, key in enumerate(encoded):
+                appenders[crc32(key) & mask](key_id)
+        prefix = b"leakmon-hs\0" + hs.__version__.encode() + b"\0"
+        plans = []
+        for ids in buckets:
+            if ids:
+                patterns = list(map(encoded.__getitem__, ids))
+                plans.append((ids, patterns, hashlib.sha256(prefix + b"\n".join(patterns)).hexdigest()))
+        del encoded
+        self.mode = hs.HS_MODE_BLOCK
+        self.compiled = self.loaded = 0
+        databases: list[Any] = [None] * len(plans)
+        missing = []
+        for i, (_ids, _patterns, digest) in enumerate(plans):
+            databases[i] = self._load(cache_dir, digest) if cache_dir else None
+            if databases[i] is None:
+                missing.append(i)
+            else:
+                self.loaded += 1
+        if missing:
+            with ThreadPoolExecutor(max_workers=min(2, len(missing)), thread_name_prefix="leakmon-hs") as pool:
+                for i, db in zip(missing, pool.map(lambda i: self._compile(plans[i][1]), missing)):
+                    databases[i] = db
+                    self.compiled += 1
+                    if cache_dir:
+                        self._save(cache_dir, plans[i][2], db)
+        self.databases = [(db, ids) for db, (ids, _p, _d) in zip(databases, plans)]
+        self._local = threading.local()
+
+    def _compile(self, patterns: list[bytes]) -> Any:
+        hs = _hyperscan()
+        db = hs.Database(mode=self.mode)
+        db.compile(expressions=patterns, ids=list(range(len(patterns))), elements=len(patterns),
+                   flags=0, literal=True)
+        return db
+
+    def _load(self, cache_dir: Path, digest: str) -> Any:
+        path = cache_dir / (digest + _CACHE_SUFFIX)
+        try:
+            blob = path.read_bytes()
+        except OSError:
+            return None
+        try:
+            db = _hyperscan().loadb(blob, self.mode)
+        except Exception as exc:  # a file from another hyperscan build or CPU, or a torn one
+            log.info("compiled watch list cache %s unusable (%s): compiling again", path.name, exc)
+            return None
+        try:
+            os.utime(path)        # recently used: kept by the pruning in _save
+        except OSError:
+            pass
+        return db
+
+    def _save(self, cache_dir: Path, digest: str, db: Any) -> None:
+        """Write atomically (a crash leaves no torn file under the final name); never fatal."""
+        path = cache_dir / (digest + _CACHE_SUFFIX)
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(_hyperscan().dumpb(db))
+            os.replace(tmp, path)
+            cutoff = time.time() - _CACHE_MAX_AGE
+            for old in cache_dir.glob("*" + _CACHE_SUFFIX):
+                if old.stat().st_mtime < cutoff:
+                    old.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot cache the compiled watch list in %s: %s", cache_dir, exc.strerror or exc)
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+    def _scratches(self) -> list[Any]:
+        # A hyperscan scratch serves one scan at a time: one set per thread (polls match in
+        # the event loop's executor threads).
+        scratches = getattr(self._local, "scratches", None)
+        if scratches is None:
+            hs = _hyperscan()
+            scratches = self._local.scratches = [hs.Scratch(db) for db, _ids in self.databases]
+        return scratches
+
+    def ends(self, text: str) -> Iterator[tuple[int, int, int]]:
+        data = text.encode("utf-8")
+        found: list[tuple[int, int]] = []
+        append = found.append
+        for (db, ids), scratch in zip(self.databases, self._scratches()):
+            def on_match(local: int, _from: int, to: int, _flags: int, _ctx: object, ids: array = ids) -> None:
+                append((ids[local], to))
+            db.scan(data, match_event_handler=on_match, scratch=scratch)
+        if len(data) == len(text):          # ASCII: byte offsets are character offsets
+            for key_id, to in found:
+                yield key_id, to - 1, -1
+            return
+        # Byte offsets -> character offsets, in one forward pass over the sorted ends (every
+        # end is on a character boundary: keys end with a space).
+        chars: dict[int, int] = {}
+        at_byte = at_char = 0
+        for to in sorted({to for _k, to in found}):
+            at_char += len(data[at_byte:to].decode("utf-8"))
+            at_byte = to
+            chars[to] = at_char
+        for key_id, to in found:
+            yield key_id, chars[to] - 1, -1
+
 
 class _Automaton:
-    """One Aho-Corasick automaton over padded match forms, with who uses each key."""
+    """The keys of one folding (plain or strict), their users, and the engine that finds them."""
 
-    def __init__(self, fold_text: Callable[[str], str]) -> None:
-        self.fold_text = fold_text
-        self._pending: list[tuple[str, int, int, int]] = []   # phrase, entry, role, index
-        # Per key id: the key's length without its padding, and its (entry, role, index) users.
-        self.lengths: list[int] = []
-        self.longest = 0                                       # longest padded key
-        self.uses: list[list[tuple[int, int, int]]] = []
-        self.automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    def __init__(self, strict: bool) -> None:
+        self.strict = strict
+        self.fold_text: Callable[[str], str] = fold_strict if strict else fold
+        self.phrases: list[str] = []
+        self.codes: list[int] = []                 # packed (entry, role, index), one per phrase
+        self.lengths = array("I")                  # per key: its length without the padding
+        self.first = array("q")                    # per key: its first user (packed)
+        self.more: dict[int, list[int]] = {}       # key -> its further users (few keys have any)
+        self.engine: _AhoCorasickEngine | _HyperscanEngine | None = None
 
     def add(self, phrase: str, entry: int, role: int, index: int) -> None:
         """Register one phrase of one entry (term, exclude or require)."""
-        self._pending.append((phrase, entry, role, index))
+        self.phrases.append(phrase)
+        self.codes.append(_pack(entry, role, index))
 
-    def finish(self) -> list[tuple[int, int, int]]:
-        """Build the automaton; return the phrases with nothing to match (no letter or digit)."""
-        pending, self._pending = self._pending, []
-        if not pending:
+    def finish(self, backend: str, cache_dir: Path | None) -> list[tuple[int, int, int]]:
+        """Build the engine; return the phrases with nothing to match (no letter or digit)."""
+        phrases, codes = self.phrases, self.codes
+        self.phrases, self.codes = [], []
+        if not phrases:
             return []
-        # Fold every phrase in one call: fold() keeps offsets, so each phrase is a slice of
-        # the result, and 250,000 short calls would cost more than the automaton itself.
-        phrases = [phrase for phrase, _e, _r, _i in pending]
-        folded = self.fold_text("\n".join(phrases))
-        ids: dict[str, int] = {}
+        forms = match_forms(phrases, self.strict)
+        del phrases
+        # Dict and array built from iterators run in C; only duplicated phrases (a name that is
+        # also another entry's alias, an exclude that is a term) take the Python loop below.
+        users = dict(zip(forms, codes))          # form -> its last user
         empty = []
-        at = 0
-        add_word = self.automaton.add_word
-        for (phrase, entry, role, index) in pending:
-            piece = folded[at:at + len(phrase)]
-            at += len(phrase) + 1
-            if JOIN in piece:
-                piece = piece.replace(JOIN, "")
-            form = " ".join(piece.split())
-            if not form:
-                empty.append((entry, role, index))
-                continue
-            key_id = ids.get(form)
-            if key_id is None:
-                key_id = ids[form] = len(self.lengths)
-                self.lengths.append(len(form))
-                self.uses.append([])
-                add_word(f" {form} ", key_id)
-            self.uses[key_id].append((entry, role, index))
-        if self.lengths:
-            self.automaton.make_automaton()
-            self.longest = max(self.lengths) + 2
+        if "" in users:
+            empty = [_unpack(code) for form, code in zip(forms, codes) if not form]
+            del users[""]
+        if len(users) + len(empty) < len(forms):
+            key_ids = dict(zip(users, range(len(users))))
+            # Positions whose code is not the form's last user, found by C iterators.
+            shadowed = compress(range(len(forms)), map(ne, map(users.get, forms), codes))
+            more = self.more
+            for at in shadowed:
+                if forms[at]:
+                    more.setdefault(key_ids[forms[at]], []).append(codes[at])
+        self.first = array("q", users.values())
+        self.lengths = array("I", map(len, users))
+        keys = [f" {form} " for form in users]
+        del forms, codes, users
+        if keys:
+            self.engine = self._engine(keys, backend, cache_dir)
         return empty
+
+    @staticmethod
+    def _engine(keys: list[str], backend: str, cache_dir: Path | None) -> _AhoCorasickEngine | _HyperscanEngine:
+        use_hs = backend == "hyperscan" or (backend == "auto" and len(keys) >= HYPERSCAN_MIN_KEYS)
+        if use_hs and _hyperscan() is not None:
+            try:
+                return _HyperscanEngine(keys, cache_dir if len(keys) >= CACHE_MIN_KEYS else None)
+            except Exception as exc:  # any failure of the optional engine: the fallback still matches
+                log.warning("hyperscan could not compile the watch list (%s): using pyahocorasick", exc)
+        return _AhoCorasickEngine(keys)
 
     @property
     def active(self) -> bool:
         """Whether the automaton holds any key (an empty one is never run)."""
-        return bool(self.lengths)
+        return self.engine is not None
+
+    def users(self, key_id: int) -> list[tuple[int, int, int]]:
+        """The (entry, role, index) that use a key."""
+        out = [_unpack(self.first[key_id])]
+        extra = self.more.get(key_id)
+        if extra:
+            out.extend(_unpack(code) for code in extra)
+        return out
 
     def find(self, text: str) -> tuple[WordForm, Iterator[tuple[int, int, int]]]:
         """The word form of ``text`` and its matches as (key id, start, end) in word-form offsets."""
@@ -99,28 +365,13 @@ class _Automaton:
         return words, self._matches(words.text)
 
     def _matches(self, text: str) -> Iterator[tuple[int, int, int]]:
+        assert self.engine is not None
         lengths = self.lengths
-        iterate = self.automaton.iter
-        # pyahocorasick copies its input to 4 bytes a character: feed a long text in slices.
-        # A key spans exactly its own length in the word form, so slices that overlap by the
-        # longest key find every match once (kept by the slice where it starts).
-        overlap = self.longest + 1
-        step = max(_AC_SLICE, overlap)
-        for base in range(0, len(text), step):
-            piece = text[base:base + step + overlap] if base or len(text) > step + overlap else text
-            limit = base + step
-            for end, key_id in iterate(piece):
-                # ``end`` is on the trailing pad space; the words end just before it.
-                end += base
-                start = end - lengths[key_id]
-                if start - 1 < limit:
-                    yield key_id, start, end
-            if len(piece) < step + overlap:
-                break
-
-
-#: Characters of word form handed to the automaton at once (4 MB of its UCS-4 copy).
-_AC_SLICE = 1 << 20
+        for key_id, end, limit in self.engine.ends(text):
+            # ``end`` is on the trailing pad space; the words end just before it.
+            start = end - lengths[key_id]
+            if limit < 0 or start - 1 < limit:
+                yield key_id, start, end
 
 
 @dataclass
@@ -157,28 +408,46 @@ class Matcher:
         # [Hit(watch='CHU de Rennes', terms=('chu-rennes.fr',), field='title', start=5, end=20)]
     """
 
-    def __init__(self, watches: Sequence[WatchEntry]) -> None:
+    def __init__(self, watches: Sequence[WatchEntry], *, backend: str = "auto",
+                 cache_dir: str | os.PathLike[str] | None | _DefaultCache = DEFAULT_CACHE) -> None:
+        """Compile ``watches``.
+
+        ``backend``: "auto" (hyperscan for big lists when it is installed, else pyahocorasick),
+        "ahocorasick" or "hyperscan" (falls back to pyahocorasick when not installed).
+        ``cache_dir``: where compiled hyperscan databases of big lists are cached (default
+        :func:`default_cache_dir`; None: no cache).
+        """
+        if backend not in _BACKENDS:
+            raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
+        cache = default_cache_dir() if isinstance(cache_dir, _DefaultCache) else (
+            Path(cache_dir) if cache_dir is not None else None)
         # Building allocates several small objects per term; at 100,000 entries the cyclic
         # garbage collector would walk them again and again (~20 % of the build time, measured)
         # though none of them can form a cycle.
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._build(watches)
+            self._build(watches, backend, cache)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _build(self, watches: Sequence[WatchEntry]) -> None:
+    def _build(self, watches: Sequence[WatchEntry], backend: str, cache_dir: Path | None) -> None:
         self.watches: tuple[WatchEntry, ...] = tuple(watches)
-        plain = _Automaton(fold)
-        strict = _Automaton(fold_strict)
+        plain = _Automaton(strict=False)
+        strict = _Automaton(strict=True)
         self._regex: list[tuple[int, int, re.Pattern[str]]] = []   # (entry, term index, pattern)
         for e, watch in enumerate(self.watches):
             target = strict if watch.strict else plain
-            for role, phrases in ((_TERM, watch.terms), (_EXCLUDE, watch.exclude), (_REQUIRE, watch.requires)):
-                for i, phrase in enumerate(phrases):
-                    target.add(phrase, e, role, i)
+            # _Automaton.add for all phrases of the entry at once: this loop runs 100,000 times
+            # for a national watch list. Packed codes of consecutive indexes step by 4.
+            base = _pack(e, _TERM, 0)
+            target.phrases.extend(watch.terms)
+            target.codes.extend(range(base, base + 4 * len(watch.terms), 4))
+            if watch.exclude or watch.requires:
+                for role, values in ((_EXCLUDE, watch.exclude), (_REQUIRE, watch.requires)):
+                    target.phrases.extend(values)
+                    target.codes.extend(range(base | role, (base | role) + 4 * len(values), 4))
             for i, pattern in enumerate(watch.regex):
                 try:
                     compiled = re.compile(pattern, re.IGNORECASE)
@@ -190,11 +459,16 @@ class Matcher:
         # be seen (config.py refuses them; a Matcher built by hand may have them): it is dropped.
         self._requires_needed = [len(w.requires) for w in self.watches]
         for automaton in (plain, strict):
-            for e, role, _index in automaton.finish():
+            for e, role, _index in automaton.finish(backend, cache_dir):
                 if role == _REQUIRE:
                     self._requires_needed[e] -= 1
         # Excludes and requires of regex-only entries are in the automata too.
         self._automata = [a for a in (plain, strict) if a.active]
+
+    @property
+    def engines(self) -> list[str]:
+        """The engine of each non-empty automaton ("ahocorasick" or "hyperscan"), for reports."""
+        return [a.engine.name for a in self._automata if a.engine is not None]
 
     def __len__(self) -> int:
         return len(self.watches)
@@ -226,9 +500,9 @@ class Matcher:
                 continue
             for automaton in self._automata:
                 words, matches = automaton.find(value)
-                uses = automaton.uses
+                users = automaton.users
                 for key_id, start, end in matches:
-                    for e, role, index in uses[key_id]:
+                    for e, role, index in users(key_id):
                         state = found.get(e)
                         if state is None:
                             state = found[e] = _Found()
@@ -297,9 +571,9 @@ class Matcher:
         occurrences: list[tuple[WordForm | None, int, int, int, int]] = []  # words, start, end, e, index
         for automaton in self._automata:
             words, matches = automaton.find(text)
-            uses = automaton.uses
+            users = automaton.users
             for key_id, start, end in matches:
-                for e, role, index in uses[key_id]:
+                for e, role, index in users(key_id):
                     state = found.get(e)
                     if state is None:
                         state = found[e] = _Found()

@@ -26,9 +26,9 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["JOIN", "fold", "fold_strict", "match_form", "match_form_strict", "WordForm",
+__all__ = ["JOIN", "fold", "fold_strict", "match_form", "match_form_strict", "match_forms", "WordForm",
            "NORMALIZATION_VERSION"]
 
 #: Bump when the folding rules change: cached compiled watch lists keyed on it go stale.
@@ -94,6 +94,10 @@ def _latin1_table(rule: Callable[[str], str]) -> bytes:
 
 _TABLE = _latin1_table(_fold_char)
 _TABLE_STRICT = _latin1_table(_fold_char_strict)
+# The same tables with "\n" kept as "\n": match_forms() folds many terms joined by newlines in
+# one call and splits them again afterwards.
+_TABLE_NL = _TABLE[:10] + b"\n" + _TABLE[11:]
+_TABLE_STRICT_NL = _TABLE_STRICT[:10] + b"\n" + _TABLE_STRICT[11:]
 
 
 def _translate(text: str, table: bytes, cache: dict[int, str], rule: Callable[[str], str]) -> str:
@@ -151,13 +155,9 @@ def fold(text: str) -> str:
     return _undefang(text, _translate(text, _TABLE, _slow_map, _fold_char))
 
 
-def fold_strict(text: str) -> str:
-    """Like :func:`fold` but case and accents are kept (for ``strict`` watch entries).
-
-        >>> fold_strict("Laboratoire Mémé (Lyon)")
-        'Laboratoire Mémé  Lyon '
-    """
-    folded = _translate(text, _TABLE_STRICT, _slow_map_strict, _fold_char_strict)
+def _fold_strict(text: str, table: bytes) -> str:
+    """fold_strict() with a choice of Latin-1 table (match_forms() keeps newlines)."""
+    folded = _translate(text, table, _slow_map_strict, _fold_char_strict)
     # Case is kept, so " dot " cannot be searched for in the output as fold() does; strict
     # entries are few, a regex over the original is fast enough for them.
     marks = [m.start() for m in _DEFANGED.finditer(text)]
@@ -171,6 +171,15 @@ def fold_strict(text: str) -> str:
         done = at + 5
     pieces.append(folded[done:])
     return "".join(pieces)
+
+
+def fold_strict(text: str) -> str:
+    """Like :func:`fold` but case and accents are kept (for ``strict`` watch entries).
+
+        >>> fold_strict("Laboratoire Mémé (Lyon)")
+        'Laboratoire Mémé  Lyon '
+    """
+    return _fold_strict(text, _TABLE_STRICT)
 
 
 _DEFANGED = re.compile(r"[\[({][dD][oO][tT][\])}]")
@@ -216,6 +225,31 @@ def match_form(term: str) -> str:
 def match_form_strict(term: str) -> str:
     """:func:`match_form` for strict entries (case and accents kept)."""
     return _collapse(fold_strict(term)).strip(" ")
+
+
+def match_forms(terms: Sequence[str], strict: bool = False) -> list[str]:
+    """:func:`match_form` (or :func:`match_form_strict`) of every term, computed in bulk.
+
+    A watch file of 100,000 names has some 250,000 terms: one fold and one collapse over all of
+    them joined by newlines costs a fraction of 250,000 calls. Same result as the calls::
+
+        >>> match_forms(["Hôpital Saint-Joseph", "chu-rennes[.]fr"])
+        ['hopital saint joseph', 'chu rennes fr']
+    """
+    if not terms:
+        return []
+    blob = "\n".join(terms)
+    if blob.count("\n") != len(terms) - 1:
+        # A term holds a newline itself: the joined text cannot be split back. Rare; one by one.
+        one = match_form_strict if strict else match_form
+        return [one(term) for term in terms]
+    if strict:
+        folded = _fold_strict(blob, _TABLE_STRICT_NL)
+    else:
+        folded = _undefang(blob, _translate(blob, _TABLE_NL, _slow_map, _fold_char))
+    # _collapse leaves at most one space on each side of a newline: the strip of each term.
+    collapsed = _collapse(folded).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
+    return collapsed.split("\n")
 
 
 class WordForm:

@@ -85,8 +85,12 @@ def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
             "source": item.source, "item_id": item.item_id, "url": item.url, "title": item.title,
             "author": item.author, "date": iso(item.date), "first_seen": iso(h.first_seen),
             "retro": bool(h.retro), "false_positive": bool(getattr(h, "false_positive", False)),
+            # repost grouping: the group is named by its first hit; repost_of is None on that one
+            "repost_of": getattr(h, "repost_of", None),
+            "group": getattr(h, "repost_of", None) or h.id,
         })
     return rows
 
 
-HIT_COLUMNS = ("first_seen", "severity", "watch", "term", "source", "title", "url", "retro")
+HIT_COLUMNS = ("id", "first_seen", "severity", "watch", "term", "source", "title", "url", "retro",
+               "false_positive", "group")

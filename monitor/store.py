@@ -17,14 +17,25 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     items         id, source, item_id, url, title, text, author, date, first_seen, updated
                   UNIQUE(source, item_id); FTS5 index items_fts(title, text) kept in step by triggers
     hits          id, item_pk -> items, watch, kind, severity, terms (JSON), field, start_pos,
-                  end_pos, retro, first_seen, false_positive; UNIQUE(item_pk, watch)
-    outbox        id, chat, kind (alert|health|text), item_pk, hit_ids (JSON), payload (JSON),
-                  state (pending|sent|parked), created, attempts, next_attempt, last_error,
+                  end_pos, retro, first_seen, false_positive, repost_of (v2); UNIQUE(item_pk, watch)
+    outbox        id, chat, kind (alert|repost|health|text), item_pk, hit_ids (JSON), payload (JSON),
+                  state (pending|muted|sent|parked), created, attempts, next_attempt, last_error,
                   sent_at, message_id, sent_batch
+    mutes (v2)    chat, watch, until, created; PRIMARY KEY(chat, watch)
     source_state  source, last_poll, last_ok, consecutive_failures, last_error, failing_since,
                   health_alerted, had_items, last_item_id
     polls         id, source, started, duration, ok, error, items, new_items, hits
     meta          key, value
+
+Reposts (v2): a new hit whose item's title is near-identical (:func:`near_identical`) to the
+title of an earlier hit of the SAME watch entry first seen in the last :data:`REPOST_WINDOW_DAYS`
+days joins that hit's group (``repost_of`` = the group's first hit) and queues a short "repost"
+row instead of a full alert; :meth:`Store.due_outbox` holds a repost row while the first alert is
+still pending or muted in that chat, then hands it out with ``reply_to`` = that alert's message id.
+
+Mutes (v2): while (chat, watch) is muted, new alert rows of that entry for that chat are written
+in state ``muted`` (one row per watch entry, ``payload.muted_watch``); when the mute ends (its
+time passes, seen by ``due_outbox``, or ``unmute``) they become pending and go out, marked as held.
 
 Timestamps are stored as fixed-width ISO 8601 UTC strings (``2024-11-20T10:00:00.000000Z``), so
 they sort as text; datetimes in and out of the API are timezone-aware UTC (a naive datetime given
@@ -36,6 +47,7 @@ to the store is taken as UTC).
 from __future__ import annotations
 
 import asyncio
+import difflib
 import functools
 import json
 import logging
@@ -55,12 +67,19 @@ import sqlite_utils
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.items import Hit, Item
+from monitor.normalize import match_form
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x4C4B4D4E          # "LKMN": marks the file as a leakmon database
-_TABLES = ("items", "hits", "outbox", "source_state", "polls", "meta")
+_TABLES = ("items", "hits", "outbox", "source_state", "polls", "meta", "mutes")
+REPOST_WINDOW_DAYS = 14              # a near-identical title within this many days is a repost
+REPOST_RATIO = 0.9                   # difflib ratio of the folded titles, at least
+REPOST_MIN_TITLE = 16                # folded titles shorter than this, or of fewer than
+REPOST_MIN_WORDS = 3                 # this many words, never group ("Mediboard leak" is too generic)
+_REPOST_CANDIDATES = 1000            # newest hits of the entry compared, at most
+_NUMBER = re.compile(r"\d+")
 _CHUNK = 500                         # keys per "IN (...)" query, well under SQLite's variable limit
 _BUSY_TIMEOUT_MS = 10_000
 _TELEGRAM_ID = re.compile(r"^[A-Za-z0-9_]{1,64}/(\d{1,19})$")
@@ -119,6 +138,7 @@ class HitView:
     first_seen: datetime
     item: Item
     false_positive: bool = False
+    repost_of: int | None = None         # the first hit of its repost group, None for a first sighting
 
 
 @dataclass(frozen=True)
@@ -127,11 +147,12 @@ class OutboxRow:
 
     id: int
     chat: str                    # chat NAME from [telegram.chats]
-    kind: str                    # "alert" | "health" | "text"
+    kind: str                    # "alert" | "repost" | "health" | "text"
     created: datetime
     attempts: int
-    hits: tuple[HitView, ...] = ()       # for alerts: the hits this message names (same item)
-    payload: Mapping[str, object] = field(default_factory=dict)   # for health/text: structured data
+    hits: tuple[HitView, ...] = ()       # for alerts and reposts: the hits this message names (same item)
+    payload: Mapping[str, object] = field(default_factory=dict)   # structured data (see due_outbox)
+    reply_to: int | None = None          # reposts: the message id of the group's first alert in this chat
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,17 @@ class OutboxStats:
     pending: int
     oldest_pending_age_s: float | None
     parked: int
+    muted: int = 0               # held by a mute, sent when it ends
+
+
+@dataclass(frozen=True)
+class Mute:
+    """Alerts of watch entry ``watch`` are held in chat ``chat`` until ``until`` (UTC)."""
+
+    chat: str
+    watch: str
+    until: datetime
+    created: datetime
 
 
 # ---------------------------------------------------------------- time and JSON helpers
@@ -230,7 +262,7 @@ def _guarded(op: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 _ITEM_COLUMNS = "i.source, i.item_id, i.url, i.title, i.text, i.author, i.date"
 _HIT_COLUMNS = ("h.id, h.watch, h.kind, h.severity, h.terms, h.field, h.start_pos, h.end_pos, h.retro, "
-                "h.first_seen, h.false_positive, " + _ITEM_COLUMNS)
+                "h.first_seen, h.false_positive, h.repost_of, " + _ITEM_COLUMNS)
 
 
 def _item(row: Sequence[Any]) -> Item:
@@ -240,10 +272,41 @@ def _item(row: Sequence[Any]) -> Item:
 
 
 def _hit_view(row: Sequence[Any]) -> HitView:
-    (hid, watch, kind, severity, terms, fld, start, end, retro, first_seen, fp) = row[:11]
+    (hid, watch, kind, severity, terms, fld, start, end, retro, first_seen, fp, repost_of) = row[:12]
     return HitView(id=hid, watch=watch, kind=kind, severity=severity, terms=tuple(json.loads(terms)),
                    field=fld, start=start, end=end, retro=bool(retro), first_seen=_req_dt(first_seen),
-                   item=_item(row[11:]), false_positive=bool(fp))
+                   item=_item(row[12:]), false_positive=bool(fp), repost_of=repost_of)
+
+
+# ---------------------------------------------------------------- repost grouping
+
+def title_key(title: str | None) -> str:
+    """A title as repost grouping compares it: folded (case, accents, punctuation), digits kept."""
+    return match_form(title or "")
+
+
+def _long_enough(key: str) -> bool:
+    return len(key) >= REPOST_MIN_TITLE and key.count(" ") + 1 >= REPOST_MIN_WORDS
+
+
+def near_identical(a: str, b: str) -> bool:
+    """Whether two :func:`title_key` forms name the same post.
+
+    Both at least :data:`REPOST_MIN_TITLE` characters and :data:`REPOST_MIN_WORDS` words, difflib
+    ratio at least :data:`REPOST_RATIO`, and the numbers of one are a subset of the other's:
+    "dump part 1" and "dump part 2" are two posts, "758k patients" and "758k patients 2024" one.
+    """
+    if not _long_enough(a) or not _long_enough(b):
+        return False
+    if a == b:
+        return True
+    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
+    if not (na <= nb or nb <= na):
+        return False
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    # the two quick upper bounds reject most candidates without the quadratic ratio()
+    return (matcher.real_quick_ratio() >= REPOST_RATIO and matcher.quick_ratio() >= REPOST_RATIO
+            and matcher.ratio() >= REPOST_RATIO)
 
 
 # ---------------------------------------------------------------- the store
@@ -313,9 +376,12 @@ class Store:
                     raise StoreError(f"{self.path} is not a leakmon database: it already holds the tables "
                                      f"{', '.join(sorted(foreign)[:5])} and no leakmon schema")
                 self._create_schema()
+                version = 1
             elif app_id != APPLICATION_ID:
                 raise StoreError(f"{self.path} is not a leakmon database: "
                                  f"schema version {version} without the leakmon application id")
+            if version < 2:
+                self._migrate_2()
 
     def _create_schema(self) -> None:
         """Schema version 1. Runs inside the opening BEGIN IMMEDIATE: two processes cannot race."""
@@ -361,7 +427,17 @@ class Store:
         db["polls"].create_index(["started"])
         db["meta"].create({"key": str, "value": str}, pk="key")
         self._conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-        self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._conn.execute("PRAGMA user_version = 1")
+
+    def _migrate_2(self) -> None:
+        """Schema 1 -> 2 (in the opening transaction): repost groups, mutes, outbox by item."""
+        conn = self._conn
+        conn.execute("ALTER TABLE hits ADD COLUMN repost_of INTEGER")
+        conn.execute("CREATE TABLE mutes (chat TEXT NOT NULL, watch TEXT NOT NULL, until TEXT NOT NULL, "
+                     "created TEXT NOT NULL, PRIMARY KEY (chat, watch))")
+        conn.execute("CREATE INDEX idx_outbox_item_pk ON outbox (item_pk)")
+        conn.execute("CREATE INDEX idx_outbox_state_chat ON outbox (state, chat)")
+        conn.execute("PRAGMA user_version = 2")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -525,14 +601,21 @@ class Store:
     def _insert_hits(self, pairs: Sequence[tuple[int, Hit]], watches: Mapping[str, WatchEntry], *,
                      retro: bool, now: str) -> tuple[int, int]:
         """Insert the hits an item did not have (by (item, watch)); queue one alert row per
-        (item, chat) naming that item's new hits for the chat. Returns (new hits, outbox rows)."""
+        (item, chat) naming that item's new hits for the chat. A hit that reposts an earlier one
+        (see the module docstring) gets a "repost" row instead, and a hit of a muted (chat, watch)
+        a row held in state "muted". Returns (new hits, outbox rows)."""
         conn = self._conn
         item_pks = list(dict.fromkeys(pk for pk, _ in pairs))
         existing: set[tuple[int, str]] = set()
         for part in _chunks(item_pks):
             existing.update(conn.execute(
                 f"SELECT item_pk, watch FROM hits WHERE item_pk IN ({_marks(len(part))})", part).fetchall())
-        routes: dict[int, dict[str, list[int]]] = {}
+        muted = set(conn.execute("SELECT chat, watch FROM mutes WHERE until > ?", (now,)).fetchall()) \
+            if pairs else set()
+        titles: dict[int, str] = {}
+        # (item pk, chat, first hit of the group or None, muted watch or None) -> hit ids
+        routes: dict[tuple[int, str, int | None, str | None], list[int]] = {}
+        group_items: dict[int, int] = {}           # first hit -> its item pk
         new_hits = 0
         for pk, hit in pairs:
             if (pk, hit.watch) in existing:
@@ -541,25 +624,63 @@ class Store:
             watch = watches.get(hit.watch)
             if watch is None:
                 log.warning("hit for watch entry %r that is not configured: stored, not alerted", hit.watch)
+            if pk not in titles:
+                row = conn.execute("SELECT title FROM items WHERE id = ?", (pk,)).fetchone()
+                titles[pk] = title_key(row[0] if row else "")
+            first = self._repost_of(pk, hit.watch, titles[pk], now)
+            if first is not None:
+                group_items[first[0]] = first[1]
             cur = conn.execute(
                 "INSERT OR IGNORE INTO hits (item_pk, watch, kind, severity, terms, field, start_pos, end_pos, "
-                "retro, first_seen, false_positive) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+                "retro, first_seen, false_positive, repost_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                 (pk, hit.watch, watch.kind if watch else "other", watch.severity if watch else "medium",
                  json.dumps(list(hit.terms), ensure_ascii=False), hit.field, hit.start, hit.end,
-                 int(retro), now))
+                 int(retro), now, first[0] if first else None))
             if cur.rowcount != 1:
                 continue
             new_hits += 1
-            chats = routes.setdefault(pk, {})
             for chat in dict.fromkeys(watch.chats if watch else ()):
-                chats.setdefault(chat, []).append(cur.lastrowid)  # type: ignore[arg-type]
-        payload = _dumps({"retro": True} if retro else {})
-        rows = [(chat, "alert", pk, json.dumps(ids), payload, "pending", now, 0, now)
-                for pk, chats in routes.items() for chat, ids in chats.items()]
+                key = (pk, chat, first[0] if first else None, hit.watch if (chat, hit.watch) in muted else None)
+                routes.setdefault(key, []).append(cur.lastrowid)  # type: ignore[arg-type]
+        rows = []
+        for (pk, chat, first_hit, muted_watch), ids in routes.items():
+            payload: dict[str, object] = {"retro": True} if retro else {}
+            if first_hit is not None:
+                payload.update(first_hit=first_hit, first_item_pk=group_items[first_hit])
+            if muted_watch is not None:
+                payload["muted_watch"] = muted_watch
+            rows.append((chat, "alert" if first_hit is None else "repost", pk, json.dumps(ids), _dumps(payload),
+                         "pending" if muted_watch is None else "muted", now, 0, now))
         conn.executemany(
             "INSERT INTO outbox (chat, kind, item_pk, hit_ids, payload, state, created, attempts, next_attempt) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return new_hits, len(rows)
+
+    def _repost_of(self, pk: int, watch: str, key: str, now: str) -> tuple[int, int] | None:
+        """(first hit, its item pk) of the group an item's new hit for ``watch`` joins, or None.
+
+        Candidates: the newest hits of the same watch entry first seen in the repost window, on
+        other items (another source, or the same source under another id).
+        """
+        if not _long_enough(key):
+            return None
+        since = _ts(_req_dt(now) - timedelta(days=REPOST_WINDOW_DAYS))
+        cur = self._conn.execute(
+            "SELECT h.id, h.repost_of, h.item_pk, i.title FROM hits h JOIN items i ON i.id = h.item_pk "
+            "WHERE h.watch = ? AND h.first_seen >= ? AND h.item_pk != ? ORDER BY h.first_seen DESC, h.id DESC "
+            "LIMIT ?", (watch, since, pk, _REPOST_CANDIDATES))
+        best: tuple[int, int] | None = None
+        for hid, repost_of, item_pk, title in cur.fetchall():
+            if near_identical(key, title_key(title)):
+                first = repost_of if repost_of is not None else hid
+                if best is None or first < best[0]:
+                    best = (first, item_pk if repost_of is None else -1)
+        if best is not None and best[1] == -1:
+            row = self._conn.execute("SELECT item_pk FROM hits WHERE id = ?", (best[0],)).fetchone()
+            if row is None:
+                return None
+            best = (best[0], row[0])
+        return best
 
     def _enqueue(self, chats: Iterable[str], kind: str, payload: Mapping[str, object], now: str) -> None:
         rows = [{"chat": chat, "kind": kind, "item_pk": None, "hit_ids": "[]", "payload": _dumps(dict(payload)),
@@ -674,17 +795,50 @@ class Store:
 
     @_guarded("due outbox")
     def due_outbox(self, now: datetime, limit: int = 200) -> list[OutboxRow]:
-        """Pending rows whose next attempt is due, oldest first, alerts with their hits and items."""
+        """Pending rows whose next attempt is due, oldest first, alerts with their hits and items.
+
+        Mutes whose time has passed are ended first (their held rows become due). A repost row
+        waits while its group's first alert is pending or muted in the same chat; it comes with
+        ``reply_to`` (that alert's message id, None when there is none to reply to) and its payload
+        completed with ``first_source``, ``first_title``, ``first_seen`` of the group's first hit.
+        """
+        self._release_mutes(now)
         rows = self._conn.execute(
-            "SELECT id, chat, kind, created, attempts, hit_ids, payload FROM outbox "
-            "WHERE state = 'pending' AND next_attempt <= ? ORDER BY created, id LIMIT ?",
+            "SELECT o.id, o.chat, o.kind, o.created, o.attempts, o.hit_ids, o.payload FROM outbox o "
+            "WHERE o.state = 'pending' AND o.next_attempt <= ? AND (o.kind != 'repost' OR NOT EXISTS ("
+            "  SELECT 1 FROM outbox a WHERE a.item_pk = json_extract(o.payload, '$.first_item_pk') "
+            "  AND a.chat = o.chat AND a.kind = 'alert' AND a.state IN ('pending', 'muted'))) "
+            "ORDER BY o.created, o.id LIMIT ?",
             (_ts(now), max(0, limit))).fetchall()
         hit_lists = {row[0]: json.loads(row[5] or "[]") for row in rows}
-        views = self._hit_views([h for ids in hit_lists.values() for h in ids])
-        return [OutboxRow(id=rid, chat=chat, kind=kind, created=_req_dt(created), attempts=attempts,
-                          hits=tuple(views[h] for h in hit_lists[rid] if h in views),
-                          payload=json.loads(payload or "{}"))
-                for rid, chat, kind, created, attempts, _, payload in rows]
+        payloads = {row[0]: json.loads(row[6] or "{}") for row in rows}
+        firsts = [p["first_hit"] for rid, p in payloads.items() if isinstance(p.get("first_hit"), int)]
+        views = self._hit_views([*(h for ids in hit_lists.values() for h in ids), *firsts])
+        out = []
+        for rid, chat, kind, created, attempts, _, _ in rows:
+            payload = payloads[rid]
+            reply_to = None
+            if kind == "repost":
+                first = views.get(payload.get("first_hit"))  # type: ignore[arg-type]
+                if first is not None:
+                    payload.update(first_source=first.item.source, first_title=first.item.title,
+                                   first_seen=_ts(first.first_seen))
+                reply_to = self._first_message(chat, payload.get("first_item_pk"), payload.get("first_hit"))
+            out.append(OutboxRow(id=rid, chat=chat, kind=kind, created=_req_dt(created), attempts=attempts,
+                                 hits=tuple(views[h] for h in hit_lists[rid] if h in views),
+                                 payload=payload, reply_to=reply_to))
+        return out
+
+    def _first_message(self, chat: str, item_pk: object, first_hit: object) -> int | None:
+        """The message id of the alert that announced a group's first hit in ``chat``."""
+        if not isinstance(item_pk, int):
+            return None
+        row = self._conn.execute(
+            "SELECT message_id FROM outbox WHERE item_pk = ? AND chat = ? AND kind = 'alert' AND state = 'sent' "
+            "AND message_id IS NOT NULL "
+            "ORDER BY EXISTS (SELECT 1 FROM json_each(outbox.hit_ids) WHERE value = ?) DESC, id LIMIT 1",
+            (item_pk, chat, first_hit)).fetchone()
+        return None if row is None else int(row[0])
 
     @_guarded("mark sent")
     def mark_sent(self, row_ids: Sequence[int], message_id: int | None, now: datetime) -> None:
@@ -714,12 +868,98 @@ class Store:
 
     @_guarded("outbox stats")
     def outbox_stats(self, now: datetime) -> OutboxStats:
-        """Pending rows, the age of the oldest pending one (seconds), parked rows."""
+        """Pending rows, the age of the oldest pending one (seconds), parked rows, rows held by a mute."""
         pending, oldest = self._conn.execute(
             "SELECT count(*), min(created) FROM outbox WHERE state = 'pending'").fetchone()
         parked = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'parked'").fetchone()[0]
+        muted = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'muted'").fetchone()[0]
         age = None if oldest is None else max(0.0, (now - _req_dt(oldest)).total_seconds())
-        return OutboxStats(pending=pending, oldest_pending_age_s=age, parked=parked)
+        return OutboxStats(pending=pending, oldest_pending_age_s=age, parked=parked, muted=muted)
+
+    # ------------------------------------------------------------ mutes and triage
+
+    @_guarded("mute")
+    def mute(self, chat: str, watch: str, seconds: float) -> tuple[Mute, int]:
+        """Hold ``watch``'s alerts in ``chat`` for ``seconds`` from now (a new mute replaces the old).
+
+        Pending alert and repost rows of that chat that name only this entry are held too.
+        Returns the mute and how many pending rows it caught.
+        """
+        now = self._now()
+        until = now + timedelta(seconds=max(0.0, seconds))
+        with self._write() as conn:
+            conn.execute("INSERT INTO mutes (chat, watch, until, created) VALUES (?, ?, ?, ?) "
+                         "ON CONFLICT (chat, watch) DO UPDATE SET until = excluded.until, created = excluded.created",
+                         (chat, watch, _ts(until), _ts(now)))
+            watches_of: dict[int, set[str]] = {}
+            for rid, hit_watch in conn.execute(
+                    "SELECT o.id, h.watch FROM outbox o, json_each(o.hit_ids) j JOIN hits h ON h.id = j.value "
+                    "WHERE o.state = 'pending' AND o.chat = ? AND o.kind IN ('alert', 'repost')", (chat,)):
+                watches_of.setdefault(rid, set()).add(hit_watch)
+            caught = [rid for rid, names in watches_of.items() if names == {watch}]
+            conn.executemany("UPDATE outbox SET state = 'muted', payload = json_set(payload, '$.muted_watch', ?) "
+                             "WHERE id = ? AND state = 'pending'", [(watch, rid) for rid in caught])
+        return Mute(chat=chat, watch=watch, until=until, created=now), len(caught)
+
+    @_guarded("unmute")
+    def unmute(self, chat: str, watch: str) -> int | None:
+        """End a mute now: its held rows become pending. Returns how many, None when not muted."""
+        now = self._now()
+        with self._write() as conn:
+            gone = conn.execute("DELETE FROM mutes WHERE chat = ? AND watch = ? AND until > ?",
+                                (chat, watch, _ts(now))).rowcount
+            released = self._release(chat, watch, _ts(now))
+        return released if gone else None
+
+    def _release(self, chat: str, watch: str, now: str) -> int:
+        return self._conn.execute(
+            "UPDATE outbox SET state = 'pending', next_attempt = ? WHERE state = 'muted' AND chat = ? "
+            "AND json_extract(payload, '$.muted_watch') = ?", (now, chat, watch)).rowcount
+
+    def _release_mutes(self, now: datetime) -> None:
+        """End the mutes whose time has passed (inside a guarded call)."""
+        expired = self._conn.execute("SELECT chat, watch FROM mutes WHERE until <= ?", (_ts(now),)).fetchall()
+        if not expired:
+            return
+        with self._write() as conn:
+            for chat, watch in expired:
+                conn.execute("DELETE FROM mutes WHERE chat = ? AND watch = ? AND until <= ?", (chat, watch, _ts(now)))
+                released = self._release(chat, watch, _ts(now))
+                log.info("mute of %r in chat %r ended: %d held alerts released", watch, chat, released)
+
+    @_guarded("mutes")
+    def mutes(self, chat: str | None = None) -> list[Mute]:
+        """The mutes in force (of one chat, or all), soonest end first."""
+        sql = "SELECT chat, watch, until, created FROM mutes WHERE until > ?"
+        args: list[Any] = [_ts(self._now())]
+        if chat is not None:
+            sql += " AND chat = ?"
+            args.append(chat)
+        return [Mute(chat=c, watch=w, until=_req_dt(u), created=_req_dt(cr))
+                for c, w, u, cr in self._conn.execute(sql + " ORDER BY until, watch", args)]
+
+    @_guarded("alerted hit")
+    def alerted_hit(self, hit_id: int, chat: str) -> HitView | None:
+        """The hit, when a message to ``chat`` named it (a button may only act on its own chat's hits)."""
+        found = self._conn.execute(
+            "SELECT 1 FROM hits h JOIN outbox o ON o.item_pk = h.item_pk AND o.chat = ? "
+            "WHERE h.id = ? AND EXISTS (SELECT 1 FROM json_each(o.hit_ids) WHERE value = h.id) LIMIT 1",
+            (chat, hit_id)).fetchone()
+        return self._hit_views([hit_id]).get(hit_id) if found else None
+
+    @_guarded("mark false positive")
+    def mark_false_positive(self, row_id: int, chat: str) -> list[HitView]:
+        """Record the hits of outbox row ``row_id`` (an alert or repost sent to ``chat``) as false
+        positives. Returns them; empty when the row is not that chat's."""
+        row = self._conn.execute("SELECT hit_ids FROM outbox WHERE id = ? AND chat = ? AND kind IN ('alert', 'repost')",
+                                 (row_id, chat)).fetchone()
+        ids = [int(i) for i in json.loads(row[0] or "[]")] if row else []
+        if not ids:
+            return []
+        with self._write() as conn:
+            conn.executemany("UPDATE hits SET false_positive = 1 WHERE id = ?", [(i,) for i in ids])
+        views = self._hit_views(ids)
+        return [views[i] for i in ids if i in views]
 
     @_guarded("sent times")
     def sent_times(self, chat: str | None, since: datetime) -> list[datetime]:
@@ -752,8 +992,9 @@ class Store:
 
     @_guarded("hits")
     def hits(self, since: datetime | None = None, watch: str | None = None,
-             limit: int | None = None) -> list[HitView]:
-        """Stored hits, newest first; ``since`` filters on the hit's first_seen."""
+             limit: int | None = None, *, watches: Sequence[str] | None = None) -> list[HitView]:
+        """Stored hits, newest first; ``since`` filters on the hit's first_seen, ``watch`` on one
+        entry, ``watches`` on any of several."""
         sql = f"SELECT {_HIT_COLUMNS} FROM hits h JOIN items i ON i.id = h.item_pk WHERE 1"
         args: list[Any] = []
         if since is not None:
@@ -762,6 +1003,10 @@ class Store:
         if watch is not None:
             sql += " AND h.watch = ?"
             args.append(watch)
+        if watches is not None:
+            names = list(dict.fromkeys(watches))[:_CHUNK]
+            sql += f" AND h.watch IN ({_marks(len(names))})" if names else " AND 0"
+            args.extend(names)
         sql += " ORDER BY h.first_seen DESC, h.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -843,7 +1088,7 @@ _ASYNC_METHODS = frozenset({
     "source_status", "all_status", "known_ids", "to_match", "save_poll", "count_posts",
     "save_retro_hits", "enqueue_text", "due_outbox", "mark_sent", "mark_retry", "mark_parked",
     "outbox_stats", "sent_times", "get_meta", "set_meta", "hits", "search", "polls", "prune",
-    "integrity_check",
+    "integrity_check", "mute", "unmute", "mutes", "alerted_hit", "mark_false_positive",
 })
 
 

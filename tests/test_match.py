@@ -17,6 +17,18 @@ from monitor.match import Matcher
 from monitor.normalize import WordForm, fold, match_form
 
 
+ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
+    not match_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> str:
+    """Every test of this file runs on both engines: "auto" is steered to one of them."""
+    monkeypatch.setattr(match_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path))
+    return request.param
+
+
 def entry(name: str, *terms: str, **kw: object) -> WatchEntry:
     return WatchEntry(name=name, terms=terms or (name,), **kw)  # type: ignore[arg-type]
 
@@ -373,3 +385,110 @@ def test_planted_term_is_found_and_its_offsets_fold_to_the_term(
     # scan sees the planted occurrence at its exact place
     at = len(before) + 1
     assert ("T", term, at, at + len(planted)) in set(m.scan(text))
+
+
+# ---------------------------------------------------------------- engines and the compiled-list cache
+
+
+def test_the_chosen_engine_is_the_one_in_use(engine: str) -> None:
+    m = Matcher([entry("Mediboard"), entry("S", "Laboratoire Mémé", strict=True)])
+    assert m.engines == [engine, engine]
+    assert Matcher([entry("Mediboard")], backend="ahocorasick").engines == ["ahocorasick"]
+
+
+def test_unknown_backend_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Matcher([entry("Mediboard")], backend="grep")
+
+
+needs_hyperscan = pytest.mark.skipif(not match_module.hyperscan_available(), reason="hyperscan is not installed")
+
+
+def bucket_world() -> tuple[list[WatchEntry], str]:
+    watches = [entry(f"e{i}", f"Clinique {letters(i)}", f"{letters(i * 3)}-sante.fr") for i in range(300)]
+    text = " ; ".join(f"CLINIQUE {letters(i)} x {letters(i * 3).lower()}-sante[.]fr"
+                      for i in range(0, 300, 7)) + " Clinique Abc"
+    return watches, text
+
+
+@needs_hyperscan
+def test_hyperscan_buckets_are_cached_and_reloaded(engine: str, monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: "Path") -> None:  # noqa: F821
+    monkeypatch.setattr(match_module, "_BUCKET_KEYS", 64)       # 600 keys -> 16 buckets
+    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    watches, text = bucket_world()
+    reference = set(Matcher(watches, backend="ahocorasick").scan(text))
+    assert len(reference) > 80
+    cache = tmp_path / "cache"
+    first = Matcher(watches, backend="hyperscan", cache_dir=cache)
+    engine_1 = first._automata[0].engine
+    assert (engine_1.compiled, engine_1.loaded) == (16, 0)
+    assert len(list(cache.glob("*.hsdb"))) == 16
+    second = Matcher(watches, backend="hyperscan", cache_dir=cache)
+    engine_2 = second._automata[0].engine
+    assert (engine_2.compiled, engine_2.loaded) == (0, 16)
+    assert set(first.scan(text)) == set(second.scan(text)) == reference
+    assert first.match("t", text) == second.match("t", text) == Matcher(watches, backend="ahocorasick").match("t", text)
+    # One entry changed: only the buckets holding its old and new keys are compiled again.
+    edited = list(watches)
+    edited[5] = entry("e5", "Clinique Nouvelle", edited[5].terms[1])
+    third = Matcher(edited, backend="hyperscan", cache_dir=cache)._automata[0].engine
+    assert third.compiled <= 2 and third.loaded >= 14
+
+
+@needs_hyperscan
+def test_a_damaged_cache_file_is_compiled_again(engine: str, monkeypatch: pytest.MonkeyPatch,
+                                                tmp_path: "Path") -> None:  # noqa: F821
+    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    watches, text = bucket_world()
+    Matcher(watches, backend="hyperscan", cache_dir=tmp_path)
+    [cached] = tmp_path.glob("*.hsdb")
+    cached.write_bytes(b"not a hyperscan database")
+    again = Matcher(watches, backend="hyperscan", cache_dir=tmp_path)
+    assert again._automata[0].engine.compiled == 1
+    assert set(again.scan(text)) == set(Matcher(watches, backend="ahocorasick").scan(text))
+    assert cached.read_bytes() != b"not a hyperscan database"
+
+
+@needs_hyperscan
+def test_an_unwritable_cache_only_costs_time(engine: str, monkeypatch: pytest.MonkeyPatch,
+                                             tmp_path: "Path") -> None:  # noqa: F821
+    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache directory should be")
+    m = Matcher([entry("Mediboard")], backend="hyperscan", cache_dir=blocker / "cache")
+    assert m.engines == ["hyperscan"]
+    assert names(m.match("Mediboard dump", None)) == ["Mediboard"]
+
+
+@needs_hyperscan
+def test_hyperscan_failure_falls_back_to_pyahocorasick(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: object, patterns: list[bytes]) -> None:
+        raise RuntimeError("compiler exploded")
+    monkeypatch.setattr(match_module._HyperscanEngine, "_compile", broken)
+    m = Matcher([entry("Mediboard")], backend="hyperscan", cache_dir=None)
+    assert m.engines == ["ahocorasick"]
+    assert names(m.match("Mediboard dump", None)) == ["Mediboard"]
+
+
+@needs_hyperscan
+def test_hyperscan_scratch_is_per_thread(engine: str) -> None:
+    # Polls match in the executor's threads at the same time: a shared scratch would fail.
+    from concurrent.futures import ThreadPoolExecutor
+
+    watches, text = bucket_world()
+    m = Matcher(watches, backend="hyperscan", cache_dir=None)
+    expected = m.match("t", text)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _i: m.match("t", text), range(16)))
+    assert all(r == expected for r in results)
+
+
+def test_default_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", "/srv/leakmon-cache")
+    assert str(match_module.default_cache_dir()) == "/srv/leakmon-cache"
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", "")
+    assert match_module.default_cache_dir() is None
+    monkeypatch.delenv("LEAKMON_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", "/var/cache/x")
+    assert str(match_module.default_cache_dir()) == "/var/cache/x/leakmon"

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.normalize import JOIN, WordForm, fold, fold_strict, match_form, match_form_strict
+from monitor.normalize import JOIN, WordForm, fold, fold_strict, match_form, match_form_strict, match_forms
 
 
 def brute_word_positions(folded: str) -> list[int]:
@@ -166,3 +166,32 @@ def test_fold_is_one_for_one_on_any_text(text: str) -> None:
         if out not in (" ", JOIN):
             # a kept character is a letter or digit standing for the original one
             assert out.isalnum() and unicodedata.category(ch)[0] in "LN"
+
+
+# ---------------------------------------------------------------- match_forms (bulk)
+
+
+def test_match_forms_is_match_form_of_each_term() -> None:
+    terms = ["Hôpital Saint-Joseph", "chu-rennes[.]fr", "CHU (dot) fr", "x[dot]y", " -- ", "Medi\u200bboard",
+             "Привет, Мир", "a\u0301b", "(dot)", "ÉÈ  é", "dot", "[dot", "Straße 😀", "ﬁx µ"]
+    assert match_forms(terms) == [match_form(t) for t in terms]
+    assert match_forms(terms, strict=True) == [match_form_strict(t) for t in terms]
+    assert match_forms([]) == []
+
+
+def test_match_forms_with_a_newline_inside_a_term() -> None:
+    # The bulk path joins terms with newlines: a term holding one must not be split in two.
+    terms = ["Hôpital\nSaint-Joseph", "CHU de Rennes"]
+    assert match_forms(terms) == ["hopital saint joseph", "chu de rennes"]
+    assert match_forms(terms, strict=True) == ["Hôpital Saint Joseph", "CHU de Rennes"]
+
+
+TERM_CHARS = st.sampled_from(list("abcXYZ éÉèçß-_.'[](){}") + ["dot", "DOT", "[dot]", "😀", "ж", "\u200b",
+                                                                "\u0301", "\t", "ﬁ", "µ"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(TERM_CHARS, max_size=12).map("".join), max_size=8), st.booleans())
+def test_match_forms_agrees_with_match_form(terms: list[str], strict: bool) -> None:
+    one = match_form_strict if strict else match_form
+    assert match_forms(terms, strict) == [one(t) for t in terms]

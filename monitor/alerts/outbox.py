@@ -14,6 +14,11 @@ happens on each failure:
 
 A row is marked sent only after Telegram answered, so a crash in between sends it again
 (at-least-once); nothing is ever dropped.
+
+Alert messages carry the triage keyboard (render.alert_buttons: "Mute 24h", "False positive";
+a digest only "Mute 24h" per watch entry); a "repost" row is the short "also seen on" message,
+sent as a reply to its group's first alert (``OutboxRow.reply_to``). Keyboards and replies go to
+Telegram only: the console prints the text.
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Sequence
 
 from monitor.alerts.console import Sender
-from monitor.alerts.render import (clip_plain, pack_digest, render_alert, render_health,
-                                   render_text, to_plain)
+from monitor.alerts.render import (Button, alert_buttons, clip_plain, digest_buttons, pack_digest,
+                                   render_alert, render_health, render_repost, render_text, to_plain)
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused)
@@ -78,6 +83,8 @@ class _Message:
     rows: list[OutboxRow]
     html: str
     position: int             # order of its first row in the pass
+    buttons: list[list[Button]] = field(default_factory=list)   # the inline keyboard
+    reply_to: int | None = None                                  # message id this one answers
 
 
 @dataclass
@@ -273,7 +280,8 @@ class Dispatcher:
         """Messages for one chat's due rows (digests for a burst), and rows that failed to render."""
         messages: list[_Message] = []
         broken: list[tuple[OutboxRow, str]] = []
-        broken.extend((r, "alert row without hits") for _, r in rows if r.kind == "alert" and not r.hits)
+        broken.extend((r, f"{r.kind} row without hits") for _, r in rows
+                      if r.kind in ("alert", "repost") and not r.hits)
         alerts = [(p, r) for p, r in rows if r.kind == "alert" and r.hits]
         if len(alerts) > DIGEST_THRESHOLD:
             try:
@@ -284,20 +292,26 @@ class Dispatcher:
             else:
                 for html, indexes in packed:
                     covered = [alerts[i] for i in indexes]
-                    messages.append(_Message(chat, [r for _, r in covered], html, covered[0][0]))
+                    messages.append(_Message(chat, [r for _, r in covered], html, covered[0][0],
+                                             digest_buttons([r.hits for _, r in covered])))
         else:
             for position, row in alerts:
                 try:
-                    html = render_alert(row.hits, retro=any(h.retro for h in row.hits))
+                    html = render_alert(row.hits, retro=any(h.retro for h in row.hits),
+                                        held=bool(row.payload.get("muted_watch")))
                 except Exception as exc:
                     log.exception("outbox row %s failed to render", row.id)
                     broken.append((row, f"render failed: {exc!r}"))
                 else:
-                    messages.append(_Message(chat, [row], html, position))
+                    messages.append(_Message(chat, [row], html, position, alert_buttons(row.id, row.hits)))
         for position, row in rows:
-            if row.kind == "alert":
+            if row.kind == "alert" or (row.kind == "repost" and not row.hits):
                 continue
             try:
+                if row.kind == "repost":
+                    messages.append(_Message(chat, [row], render_repost(row.hits, row.payload), position,
+                                             alert_buttons(row.id, row.hits), row.reply_to))
+                    continue
                 html = render_health(row.payload) if row.kind == "health" else render_text(row.payload)
             except Exception as exc:
                 log.exception("outbox row %s failed to render", row.id)
@@ -314,9 +328,15 @@ class Dispatcher:
         """Send one message with the markup and migration fallbacks; record the outcome in the store."""
         ids = [row.id for row in message.rows]
         html, plain, migrations = message.html, False, 0
+        extras: dict[str, Any] = {}
+        if not self._local:       # a keyboard and a reply mean something on Telegram only
+            if message.buttons:
+                extras["buttons"] = message.buttons
+            if message.reply_to is not None:
+                extras["reply_to"] = message.reply_to
         while True:
             try:
-                message_id = await self.sender.send(message.chat, html, plain=plain, chat_id=target)
+                message_id = await self.sender.send(message.chat, html, plain=plain, chat_id=target, **extras)
             except DeliveryRateLimited as exc:
                 until = await self._pause(exc.retry_after)
                 await self.store.mark_retry(ids, exc.reason, _dt(until))

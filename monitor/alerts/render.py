@@ -306,7 +306,7 @@ def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
     return " · ".join(parts)
 
 
-def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget) -> str:
+def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget, held: bool = False) -> str:
     lines = [f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
              f"🔎 {_terms(hits, b)}",
              f"📰 {_title_html(hits, b)}",
@@ -317,6 +317,8 @@ def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget) -> str:
     tail = f"🔖 {_refs(hits, b.refs)}"
     if retro:
         tail += " · 🕵 retro-hunt"
+    if held:
+        tail += " · 🔕 held during a mute"
     lines.append(tail)
     return "\n".join(lines)
 
@@ -333,16 +335,86 @@ def _fit(build: Callable[[_Budget], str], budget: _Budget, limit: int = MAX_MESS
 
 # ---------------------------------------------------------------- public renderers
 
-def render_alert(hits: Sequence[HitView], retro: bool) -> str:
+def render_alert(hits: Sequence[HitView], retro: bool, *, held: bool = False) -> str:
     """One Telegram HTML message for ONE item: all of its hits for one chat.
 
     Shows severity, watch entries, matched terms, source, the title linked to the item URL
     (http/https/t.me only), author and date when known, a snippet around the first match with
-    the term in bold, the hit references and the retro-hunt mark. Never over 4096 visible units.
+    the term in bold, the hit references, the retro-hunt mark and, when ``held``, that the alert
+    waited for the end of a mute. Never over 4096 visible units.
     """
     if not hits:
         raise ValueError("render_alert needs at least one hit")
-    return _fit(lambda b: _build_alert(hits, retro, b), ALERT_BUDGET)
+    return _fit(lambda b: _build_alert(hits, retro, b, held), ALERT_BUDGET)
+
+
+def render_repost(hits: Sequence[HitView], payload: Mapping[str, object]) -> str:
+    """The short "also seen on <source>" message for a repost of an earlier alert (sent as a reply
+    to it): source, the title linked, the watch entries, the hit and the group's first hit.
+
+    ``payload`` is the repost row's: ``first_hit``, ``first_source``, ``first_seen``, and
+    ``retro`` / ``muted_watch`` marks.
+    """
+    if not hits:
+        raise ValueError("render_repost needs at least one hit")
+
+    def build(b: _Budget) -> str:
+        lines = [f"🔁 <b>Also seen on</b> <code>{_safe(hits[0].item.source, b.source)}</code>: "
+                 f"{_title_html(hits, b)}",
+                 f"{_severity_label(_severity(hits))} · {_watches(hits, b)}"]
+        tail = f"🔖 {_refs(hits, b.refs)}"
+        first = payload.get("first_hit")
+        if isinstance(first, int):
+            tail += f" · repost of #{first}"
+            if payload.get("first_source"):
+                tail += f" (first seen on {_safe(payload.get('first_source'), b.source)}"
+                when = _format_when(payload.get("first_seen")) if payload.get("first_seen") else ""
+                tail += f", {_safe(when, 40)})" if when else ")"
+        if payload.get("retro"):
+            tail += " · 🕵 retro-hunt"
+        if payload.get("muted_watch"):
+            tail += " · 🔕 held during a mute"
+        lines.append(tail)
+        return "\n".join(lines)
+
+    return _fit(build, ALERT_BUDGET)
+
+
+# ---------------------------------------------------------------- triage buttons
+
+Button = tuple[str, str]          # (label, callback data): plain text, data within 64 bytes
+MUTE_HOURS = 24
+_MAX_MUTE_BUTTONS = 4
+
+
+def _button_label(text: str, units: int) -> str:
+    # Button labels are plain text (no parse mode): cleaned and clipped, never escaped.
+    return _clip(_clean_head(text, units), units)
+
+
+def _mute_buttons(hits: Sequence[HitView]) -> list[Button]:
+    """One "Mute 24h" per watch entry (by one of its hit ids: names never go in callback data)."""
+    first_hit: dict[str, int] = {}
+    for h in sorted(hits, key=lambda h: h.id):
+        first_hit.setdefault(h.watch, h.id)
+    if len(first_hit) == 1:
+        return [(f"🔕 Mute {MUTE_HOURS}h", f"mute:{next(iter(first_hit.values()))}")]
+    return [(f"🔕 Mute {_button_label(watch, 24)} {MUTE_HOURS}h", f"mute:{hid}")
+            for watch, hid in list(first_hit.items())[:_MAX_MUTE_BUTTONS]]
+
+
+def alert_buttons(row_id: int, hits: Sequence[HitView]) -> list[list[Button]]:
+    """The triage keyboard of one alert (or repost) message: mute its watch entry here for 24 h,
+    and mark its hits a false positive (by outbox row id)."""
+    if not hits:
+        return []
+    return [[button] for button in _mute_buttons(hits)] + [[("🚫 False positive", f"fp:{row_id}")]]
+
+
+def digest_buttons(items: Sequence[Sequence[HitView]]) -> list[list[Button]]:
+    """A digest names several items: only "Mute 24h" per watch entry (false positives are marked
+    on single alerts; /mute and `hits` cover the rest)."""
+    return [[button] for button in _mute_buttons([h for hits in items for h in hits])]
 
 
 def _digest_block(hits: Sequence[HitView], b: _Budget) -> str:
@@ -460,3 +532,42 @@ def to_plain(message: str) -> str:
 def clip_plain(text: str, units: int = MAX_MESSAGE) -> str:
     """Plain text cut to Telegram's limit (UTF-16 units), for sending without parse mode."""
     return _clip(text, units)
+
+
+# ---------------------------------------------------------------- pieces for bot command answers
+
+def safe(value: object, units: int) -> str:
+    """Any outside value as message HTML: invisible characters dropped, clipped to ``units``, escaped."""
+    return _safe(value, units)
+
+
+def linked_title(title: str | None, url: str | None, units: int = 200) -> str:
+    """A scraped title (escaped, clipped) linked to its URL when that is a safe http(s)/t.me link."""
+    text = _safe(title, units) or "(no title)"
+    href = _safe_url(url)
+    return f'<a href="{href}">{text}</a>' if href else text
+
+
+def format_when(value: object) -> str:
+    """A datetime (or ISO text, or epoch seconds) as ``2024-11-19 10:22 UTC``."""
+    return _format_when(value)
+
+
+def severity_mark(severity: str) -> str:
+    """The coloured mark of a severity (⚪ when unknown)."""
+    return SEVERITY_MARK.get(severity, "⚪")
+
+
+def join_lines(blocks: Sequence[str], limit: int = MAX_MESSAGE) -> str:
+    """Blocks of our own HTML, one per line, as many as fit in ``limit`` visible units; the rest
+    are counted ("… and 12 more"), so a long answer is cut between blocks, never inside a tag."""
+    out: list[str] = []
+    used = 0
+    for index, block in enumerate(blocks):
+        cost = utf16_len(visible_text(block)) + 1
+        if used + cost > limit - 40:
+            out.append(f"… and {len(blocks) - index} more")
+            break
+        out.append(block)
+        used += cost
+    return "\n".join(out)

@@ -24,9 +24,9 @@ import logging
 import re
 import warnings
 from datetime import timedelta
-from typing import Mapping
+from typing import Mapping, Sequence
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError,
                             RetryAfter, TelegramError, TimedOut)
@@ -64,6 +64,11 @@ def _scrub(exc: BaseException, token: str) -> None:
             current.message = redact(current.message, token)
         current.args = tuple(redact(a, token) if isinstance(a, str) else a for a in current.args)
         current = current.__cause__ or current.__context__
+
+
+def scrub(exc: BaseException, token: str) -> None:
+    """Remove the token from an exception chain's messages (for code that handles PTB errors itself)."""
+    _scrub(exc, token)
 
 
 class _Redactor(logging.Filter):
@@ -185,18 +190,26 @@ class TelegramSender:
             raise DeliveryRefused(f"chat {chat!r} is not in [telegram.chats]") from None
 
     async def send(self, chat: str, html: str, *, plain: bool = False,
-                   chat_id: int | str | None = None) -> int:
+                   chat_id: int | str | None = None, reply_to: int | None = None,
+                   buttons: Sequence[Sequence[tuple[str, str]]] = ()) -> int:
         """Send one message to the chat named ``chat`` (or to ``chat_id`` when given: a migrated id).
 
         HTML parse mode unless ``plain``; link previews always off (a preview would make Telegram
-        fetch the leak URL). Returns the message id; raises a DeliveryError subclass.
+        fetch the leak URL). ``reply_to`` threads it under that message (sent anyway if that one
+        is gone); ``buttons`` is an inline keyboard of (label, callback data) rows.
+        Returns the message id; raises a DeliveryError subclass.
         """
         target = chat_id if chat_id is not None else self.chat_id(chat)
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                                       for row in buttons if row]) if buttons else None
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) \
+            if reply_to is not None else None
         try:
             async with asyncio.timeout(self._timeout * 3):
                 message = await self._bot.send_message(
                     chat_id=target, text=html, parse_mode=None if plain else ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True))
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=markup, reply_parameters=reply)
         except TelegramError as exc:
             _scrub(exc, self._token)
             raise translate(exc, self._token) from exc
