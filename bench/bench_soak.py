@@ -83,7 +83,7 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             run.kill()
             _out, err = run.communicate()
-        polls = _count_polls(tmp / "soak.db")
+        polls, failed, items = _count_polls(tmp / "soak.db")
     finally:
         site.close()
     shutil.rmtree(tmp, ignore_errors=True)
@@ -94,7 +94,8 @@ def main() -> None:
     last = samples[-1]
     growth = (last[1] - base[1]) / base[1] * 100
     print(f"leakmon run, 100,000 names + 400 sources every {args.interval} (new items every {args.live:g} s), "
-          f"{args.minutes:g} min, {polls} polls, RSS sampled every {args.sample:g} s")
+          f"{args.minutes:g} min: {polls} polls ({failed} failed), {items} items stored; "
+          f"RSS sampled every {args.sample:g} s")
     for t, rss, hwm in samples[:: max(1, len(samples) // 12)] + [samples[-1]]:
         print(f"  t={t:6.0f} s  VmRSS {rss / 1024:6.1f} MB  VmHWM {hwm / 1024:6.1f} MB")
     print(f"peak RSS (VmHWM):  {peak:6.1f} MB   (goal < 300 MB)")
@@ -104,18 +105,20 @@ def main() -> None:
           f"from the cache: {warm_peak:.0f} MB in {warm_s:.1f} s (leakmon scan of an empty file)")
     result("4 memory", leakmon_peak_mb=round(peak, 1), growth_pct=round(growth, 1), anchor_peak_mb=300,
            anchor_growth_pct=10, ratio=round(peak / 300, 2), minutes=args.minutes, from_minute=args.from_minute,
-           polls=polls, cold_start_peak_mb=round(cold_peak), cold_start_s=round(cold_s, 1),
-           warm_start_peak_mb=round(warm_peak), goal="< 300 MB, < 10 %", held=peak < 300 and growth < 10)
+           polls=polls, failed_polls=failed, items=items, cold_start_peak_mb=round(cold_peak), cold_start_s=round(cold_s, 1),
+           warm_start_peak_mb=round(warm_peak), goal="< 300 MB, < 10 %", held=peak < 300 and growth < 10 and cold_peak < 300)
 
 
-def _count_polls(db: Path) -> int:
+def _count_polls(db: Path) -> tuple[int, int, int]:
+    """(polls, failed polls, items stored) in the soak's database."""
     import sqlite3
 
     try:
         with sqlite3.connect(db) as conn:
-            return conn.execute("SELECT count(*) FROM polls").fetchone()[0]
+            polls, failed = conn.execute("SELECT count(*), count(*) - coalesce(sum(ok), 0) FROM polls").fetchone()
+            return polls, failed, conn.execute("SELECT count(*) FROM items").fetchone()[0]
     except sqlite3.Error:
-        return -1
+        return -1, -1, -1
 
 
 if __name__ == "__main__":

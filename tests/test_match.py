@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -22,7 +23,7 @@ ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True, params=ENGINES)
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> str:
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Every test of this file runs on both engines: "auto" is steered to one of them."""
     monkeypatch.setattr(match_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
     monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path))
@@ -413,7 +414,7 @@ def bucket_world() -> tuple[list[WatchEntry], str]:
 
 @needs_hyperscan
 def test_hyperscan_buckets_are_cached_and_reloaded(engine: str, monkeypatch: pytest.MonkeyPatch,
-                                                   tmp_path: "Path") -> None:  # noqa: F821
+                                                   tmp_path: Path) -> None:
     monkeypatch.setattr(match_module, "_BUCKET_KEYS", 64)       # 600 keys -> 16 buckets
     monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
     watches, text = bucket_world()
@@ -438,7 +439,7 @@ def test_hyperscan_buckets_are_cached_and_reloaded(engine: str, monkeypatch: pyt
 
 @needs_hyperscan
 def test_a_damaged_cache_file_is_compiled_again(engine: str, monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: "Path") -> None:  # noqa: F821
+                                                tmp_path: Path) -> None:
     monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
     watches, text = bucket_world()
     Matcher(watches, backend="hyperscan", cache_dir=tmp_path)
@@ -452,7 +453,7 @@ def test_a_damaged_cache_file_is_compiled_again(engine: str, monkeypatch: pytest
 
 @needs_hyperscan
 def test_an_unwritable_cache_only_costs_time(engine: str, monkeypatch: pytest.MonkeyPatch,
-                                             tmp_path: "Path") -> None:  # noqa: F821
+                                             tmp_path: Path) -> None:
     monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache directory should be")
