@@ -306,6 +306,9 @@ class Network:
         # (source name, url) -> (etag, last-modified). Keyed by source too: a validator learned by
         # one source must never make another source's first poll look "unchanged".
         self._validators: OrderedDict[tuple[str, str], tuple[str | None, str | None]] = OrderedDict()
+        # (source name, url) -> digest of the last body: most forums send no validators, and a
+        # byte-identical listing has nothing new to parse.
+        self._digests: OrderedDict[tuple[str, str], bytes] = OrderedDict()
 
     def fetcher(self, src: SourceConfig) -> Fetcher:
         """The Fetcher of one source (cheap: create one per poll or keep it)."""
@@ -369,11 +372,47 @@ class Network:
             while len(self._validators) > _MAX_VALIDATORS:
                 self._validators.popitem(last=False)
 
+    def _same_body(self, source: str, url: str, body: bytes) -> bool:
+        """Remember the body's digest; True when it is the one seen last time."""
+        key = (source, url)
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        same = self._digests.pop(key, None) == digest
+        self._digests[key] = digest
+        while len(self._digests) > _MAX_VALIDATORS:
+            self._digests.popitem(last=False)
+        return same
+
+    def validators(self, source: str) -> dict[str, list[str | None]]:
+        """What a source's conditional requests remember, as plain data (url -> [etag,
+        last-modified, body digest]), so that it can be kept across restarts."""
+        urls = {k[1] for k in self._validators if k[0] == source} | {k[1] for k in self._digests if k[0] == source}
+        out: dict[str, list[str | None]] = {}
+        for url in sorted(urls):
+            etag, modified = self._validators.get((source, url), (None, None))
+            digest = self._digests.get((source, url))
+            out[url] = [etag, modified, digest.hex() if digest else None]
+        return out
+
+    def restore(self, source: str, saved: dict[str, list[str | None]]) -> None:
+        """Take back what ``validators`` gave (ignoring anything malformed)."""
+        for url, entry in saved.items():
+            if not isinstance(entry, list) or len(entry) != 3:
+                continue
+            etag, modified, digest = (v if isinstance(v, str) else None for v in entry)
+            self._remember(source, url, etag, modified)
+            if digest and re.fullmatch(r"[0-9a-f]{32}", digest):
+                self._digests[(source, url)] = bytes.fromhex(digest)
+
+    def knows(self, source: str) -> bool:
+        """Whether anything is remembered for a source in this process."""
+        return any(k[0] == source for k in self._validators) or any(k[0] == source for k in self._digests)
+
     def forget(self, source: str, url: str | None = None) -> None:
         """Drop remembered validators of a source (one URL or all), e.g. after a failed poll,
         so that the next conditional request fetches the page in full."""
-        for key in [k for k in self._validators if k[0] == source and (url is None or k[1] == url)]:
-            del self._validators[key]
+        for store in (self._validators, self._digests):
+            for key in [k for k in store if k[0] == source and (url is None or k[1] == url)]:
+                del store[key]
 
 
 # ---------------------------------------------------------------- one source's view
@@ -504,6 +543,8 @@ class Fetcher:
             if conditional:
                 self.network._remember(self.source, first, page.headers.get("etag"),
                                        page.headers.get("last-modified"))
+                if self.network._same_body(self.source, first, page.body):
+                    raise NotModified(_show_url(first))
             return page
 
     async def _exchange(self, client: httpx.AsyncClient, target: httpx.URL,

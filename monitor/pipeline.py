@@ -8,6 +8,7 @@ dispatcher drains the outbox on its own schedule, so a poll never waits on Teleg
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -93,6 +94,16 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
         last_item_id=status.last_item_id if status else None,
     )
     module = sources.module(src.kind)
+    validators_key = f"http-validators:{src.name}"
+    if not engine.network.knows(src.name):
+        # A fresh process (`leakmon once`, a restart): unchanged listings are still spared.
+        saved_validators = await store.get_meta(validators_key)
+        if saved_validators:
+            try:
+                engine.network.restore(src.name, json.loads(saved_validators))
+            except (ValueError, TypeError, AttributeError):
+                pass
+    remembered = engine.network.validators(src.name)
     error: str | None = None
     items: list[Item] = []
     unchanged = False
@@ -118,6 +129,8 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
         # The listing may have been fetched fine before parsing failed: forget its validators, or
         # the next poll gets a 304 and never looks at these items again.
         engine.network.forget(src.name)
+        if remembered:
+            await store.set_meta(validators_key, None)
     hits: dict[str, list[Hit]] = {}
     try:
         if error is None and items:
@@ -133,6 +146,8 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     except BaseException:
         engine.network.forget(src.name)   # nothing was stored: the next poll must see the page again
         raise
+    if error is None and engine.network.validators(src.name) != remembered:
+        await store.set_meta(validators_key, json.dumps(engine.network.validators(src.name)))
     if error is None:
         log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,
                  saved.new_hits, seconds, " (unchanged)" if unchanged else "")

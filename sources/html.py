@@ -23,7 +23,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.items import Item
 from sources.common import (
-    absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, one_line,
+    absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, line_text,
     origin_of, parse_date, raw_text, valid_selector,
 )
 
@@ -284,7 +284,7 @@ def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | No
     title_node = _pick(row, sel.title, last and preset is not None and sel.title == preset.selectors.get("title"))
     if title_node is None:
         return None
-    title = one_line(html_text(title_node))
+    title = line_text(title_node)
     if sel.link == sel.title:
         link_node = title_node
     else:
@@ -299,7 +299,7 @@ def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | No
         item_id = url
     author = attr(row, preset.author_attr) if preset and preset.author_attr else None
     if author is None and sel.author:
-        author = one_line(html_text(row.css_first(sel.author))).strip(" ,;·|") or None
+        author = line_text(row.css_first(sel.author)).strip(" ,;·|") or None
     date = _node_date(row.css_first(sel.date)) if sel.date else None
     body_url = url
     if preset is not None and preset.raw_body:
@@ -315,15 +315,14 @@ def _node_date(node: LexborNode | None) -> datetime | None:
     """The date an element shows: an exact attribute (``datetime``, MyBB's ``title``) before its text."""
     if node is None:
         return None
-    text = one_line(html_text(node))
     candidates = [node, *node.css("[datetime], [data-time], [title]")]
     for candidate in candidates:
         for name in _DATE_ATTRS:
             value = attr(candidate, name)
             moment = parse_date(value) if value else None
             if moment is not None:
-                return add_time_of_day(moment, text) if name == "title" else moment
-    return parse_date(text)
+                return add_time_of_day(moment, line_text(node)) if name == "title" else moment
+    return parse_date(line_text(node))
 
 
 # ---------------------------------------------------------------- collecting

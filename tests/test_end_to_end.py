@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
-from tests.e2e_site import EXPECTED, serve_world, set_rss, world_config
+from tests.e2e_site import E2E, EXPECTED, serve_world, set_rss, world_config
 
 
 @pytest.fixture
@@ -140,3 +140,16 @@ def test_check_fetch_counts_items_per_source_and_stores_nothing(world, tmp_path:
     site.route("/xf/forums/leaks.5/", b"<html><body><p>Theme changed</p>" + b"<a href='/'>x</a>" * 30 + b"</body></html>")
     result = cli(config, "check", "--fetch")
     assert result.exit_code == 1 and "forum-xf: FAILED: no items found" in result.stdout
+
+
+def test_an_unchanged_listing_is_not_parsed_again_even_after_a_restart(world) -> None:
+    site, config = world
+    assert cli(config, "once").exit_code == 0
+    result = CliRunner().invoke(main, ["--config", str(config), "-v", "once"], catch_exceptions=False)
+    assert result.exit_code == 0
+    # every listing came back byte-identical: recognised as unchanged, in a new process's poll
+    assert result.output.count("(unchanged)") == 5, result.output
+    site.route("/s/leakchan", (E2E / "tg_channel.html").read_bytes().replace(b"lol nice", b"Mediboard leak"))
+    result = cli(config, "once")
+    assert result.exit_code == 0
+    assert ("Mediboard", "tg-leakchan", "leakchan/11") in stored_pairs(config)

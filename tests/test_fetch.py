@@ -477,12 +477,39 @@ def test_last_modified_is_sent_back_and_forgotten_on_request(site: LoopbackSite)
 
     async def body(network: Network) -> None:
         await network.fetcher(src).get(src.url, conditional=True)
-        await network.fetcher(src).get(src.url, conditional=True)
+        with pytest.raises(NotModified):     # this server ignores the header, but the body is the same
+            await network.fetcher(src).get(src.url, conditional=True)
         network.forget(src.name)   # e.g. the poll failed after the fetch: fetch in full next time
         await network.fetcher(src).get(src.url, conditional=True)
 
     run(net(), body)
     assert [h.get("if-modified-since") for _, _, h in site.requests] == [None, stamp, None]
+
+
+def test_a_byte_identical_body_counts_as_unchanged_and_survives_a_restart(site: LoopbackSite) -> None:
+    site.route("/list", b"<html>same listing</html>")
+    src = source(site.url("/list"))
+
+    async def first(network: Network) -> dict:
+        await network.fetcher(src).get(src.url, conditional=True)
+        assert (await network.fetcher(src).get(src.url)).body     # unconditional: always the page
+        return network.validators(src.name)
+
+    saved = run(net(), first)
+
+    async def later(network: Network) -> str:
+        network.restore(src.name, saved)                          # a new process, from the database
+        try:
+            await network.fetcher(src).get(src.url, conditional=True)
+        except NotModified:
+            outcome = "unchanged"
+        else:
+            outcome = "parsed"
+        site.route("/list", b"<html>a new thread</html>")
+        page = await network.fetcher(src).get(src.url, conditional=True)
+        return outcome + " then " + page.body.decode()
+
+    assert run(net(), later) == "unchanged then <html>a new thread</html>"
 
 
 # ---------------------------------------------------------------- concurrency and host delay
