@@ -32,8 +32,9 @@ class Hit:
     """One watch entry matched by one item.
 
     ``terms`` are the watch entry's terms (as configured) that were found; ``field`` and
-    ``start``/``end`` locate the first match in the ORIGINAL title or text
-    (``field`` is "title" or "text"), so a renderer can show a snippet with the term in bold.
+    ``start``/``end`` locate the first match in the ORIGINAL text (or in the title when the text
+    does not name the entry; ``field`` is "text" or "title"), so a renderer can show the sentence
+    that names the entry with the term in bold.
     """
 
     watch: str

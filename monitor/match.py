@@ -546,7 +546,9 @@ class Matcher:
         hits = []
         for e in firing:
             state = found[e]
-            rank = min((*state.words, *state.regex))
+            # The text's match is preferred: the alert shows the title anyway, and the snippet should
+            # be the sentence of the post that names the entry.
+            rank = max((*state.words, *state.regex))
             candidates = []
             if rank in state.words:
                 start, end, words = state.words[rank]

@@ -165,13 +165,13 @@ def test_requires_alone_never_fire() -> None:
     assert m.match("patients", "patients") == []
 
 
-def test_title_is_preferred_for_the_location() -> None:
+def test_text_is_preferred_for_the_location() -> None:
     m = Matcher([entry("HSJ", "Saint-Joseph")])
-    text = "Saint-Joseph again"
+    text = "again, Saint-Joseph"
     hits = m.match("Clinique saint joseph", text)
+    assert hits[0].field == "text" and (hits[0].start, hits[0].end) == (7, 19)
+    hits = m.match("Clinique saint joseph", "nothing here")
     assert hits[0].field == "title" and (hits[0].start, hits[0].end) == (9, 21)
-    hits = m.match("nothing here", text)
-    assert hits[0].field == "text" and (hits[0].start, hits[0].end) == (0, 12)
 
 
 def test_hit_terms_are_the_configured_terms_found_in_config_order() -> None:
