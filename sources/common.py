@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -16,11 +18,17 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from monitor.errors import ConfigError, ParseError
+from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
+from monitor.items import Item
 
 if TYPE_CHECKING:
+    from typing import Awaitable, Callable
+
     from monitor.config import SourceConfig
-    from monitor.fetch import Page
+    from monitor.fetch import Fetcher, Page
+    from sources import SourceState
+
+log = logging.getLogger("sources")
 
 CHALLENGE_REASON = "login or challenge page"
 
@@ -409,3 +417,45 @@ def reject_keys(src: "SourceConfig", kind: str, *keys: str) -> None:
         value = getattr(src, key)
         if value is not None and value is not False and value != {} and not (key == "pages" and value == 1):
             raise ConfigError("", key, f"makes no sense for {kind} source")
+
+
+GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: the item is kept without its text
+
+
+async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "SourceState",
+                     text_of: "Callable[[Item], Awaitable[str]]") -> list[Item]:
+    """Fetch the text of each NEW item once (``text_of``); known items come back with text None.
+
+    An item page that is gone (404/410) or off the source's origin leaves the item without its
+    text; one that fails otherwise (timeout, 5xx) leaves the item out of this poll, so that it is
+    still new, and fetched again, next time. When two or more pages fail and none worked, the
+    site (or the route to it) is down: the poll fails with the first error.
+    """
+    known = await state.known([item.item_id for item in items])
+    out: list[Item] = []
+    errors: list[FetchError] = []
+    fetched = 0
+    for item in items:
+        if item.item_id in known:
+            out.append(replace(item, text=None))
+            continue
+        text = ""
+        where = item.body_url or item.url
+        try:
+            text = await text_of(item)
+            fetched += 1
+        except OffOriginError:
+            log.warning("%s: item %s links outside the source's origin (%s): kept without its text",
+                        source, item.item_id, where)
+        except FetchError as exc:
+            if exc.reason not in GONE:
+                errors.append(exc)
+                log.warning("%s: item page %s failed: %s (retried next poll)", source, where, exc.reason)
+                continue
+            log.warning("%s: item page %s is gone (%s): kept without its text", source, where, exc.reason)
+        except NotModified:
+            log.warning("%s: item page %s answered 304 to an unconditional request", source, where)
+        out.append(replace(item, text=text))
+    if len(errors) >= 2 and fetched == 0:
+        raise errors[0]
+    return out

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +23,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.items import Item
 from sources.common import (
-    absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, line_text,
+    follow_new, absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, line_text,
     origin_of, parse_date, raw_text, valid_selector,
 )
 
@@ -36,7 +36,6 @@ KIND = "html"
 SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")
 NO_ITEMS = "no items found: the item selector matched nothing (outdated selectors or a login wall)"
 
-GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: keep the item without its text
 log = logging.getLogger(__name__)
 
 IdRule = Callable[[LexborNode, LexborNode, str], "str | None"]
@@ -361,40 +360,14 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
 
 
 async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: list[Item]) -> list[Item]:
-    """Fetch each new item's page once; known items come back with text None (the store keeps theirs)."""
-    known = await state.known([item.item_id for item in items])
-    out: list[Item] = []
-    errors: list[FetchError] = []
-    fetched = 0
-    for item in items:
-        if item.item_id in known:
-            out.append(replace(item, text=None))
-            continue
-        text = ""
+    """Fetch each new item's page once for its body; known items come back with text None."""
+    async def text_of(item: Item) -> str:
         body_url = item.body_url or item.url
-        try:
-            if not fetch.same_origin(body_url):
-                raise OffOriginError("link outside the source's origin", body_url)
-            page = await fetch.get(body_url)
-            text = item_text(page, opts)
-            fetched += 1
-        except OffOriginError:
-            log.warning("%s: item %s links outside the source's origin (%s): kept without its body",
-                        opts.source, item.item_id, body_url)
-        except FetchError as exc:
-            if exc.reason not in GONE:
-                # Left out of this poll so that it is still new, and fetched again, next time.
-                errors.append(exc)
-                log.warning("%s: item page %s failed: %s (retried next poll)", opts.source, body_url, exc.reason)
-                continue
-            log.warning("%s: item page %s is gone (%s): kept without its body", opts.source, body_url, exc.reason)
-        except NotModified:
-            log.warning("%s: item page %s answered 304 to an unconditional request", opts.source, body_url)
-        out.append(replace(item, text=text))
-    if len(errors) >= 2 and fetched == 0:
-        # Every page we tried failed: the site (or the route to it) is down, not one thread.
-        raise errors[0]
-    return out
+        if not fetch.same_origin(body_url):
+            raise OffOriginError("link outside the source's origin", body_url)
+        return item_text(await fetch.get(body_url), opts)
+
+    return await follow_new(fetch, opts.source, items, state, text_of)
 
 
 def item_text(page: "Page", opts: Options) -> str:

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json as jsonlib
 import logging
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
+from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
-    absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
+    follow_new, absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +29,6 @@ KIND = "pastebin"
 REFUSED = "pastebin scraping API refused this IP: it must be whitelisted (Pastebin PRO)"
 ITEM_ENDPOINT = "api_scrape_item.php"
 
-GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: keep the item without its text
 log = logging.getLogger(__name__)
 
 _KEY = re.compile(r"^[A-Za-z0-9]{4,16}$")
@@ -112,35 +111,11 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
     """The listing, then the text of each paste the store does not know yet."""
     page = await fetch.get(opts.url, conditional=True)
     items = parse(page, opts)
-    known = await state.known([item.item_id for item in items])
-    out: list[Item] = []
-    errors: list[FetchError] = []
-    fetched = 0
-    for item in items:
-        if item.item_id in known:
-            out.append(item)  # text None: the store keeps the text it has
-            continue
-        text = ""
-        try:
-            body_page = await fetch.get(item.body_url or item_url(opts, item.item_id))
-            if _REFUSED.search(body_page.body[:2000]):
-                raise ParseError(REFUSED)
-            text = raw_text(body_page.body, body_page.charset)
-            fetched += 1
-        except OffOriginError:
-            log.warning("%s: paste %s: text URL outside the source's origin, not fetched", opts.source, item.item_id)
-        except FetchError as exc:
-            if exc.reason not in GONE:
-                # Left out of this poll so that it is still new, and fetched again, next time.
-                errors.append(exc)
-                log.warning("%s: paste %s: text not fetched: %s (retried next poll)", opts.source, item.item_id,
-                            exc.reason)
-                continue
-            log.warning("%s: paste %s is gone (%s)", opts.source, item.item_id, exc.reason)
-        except NotModified:
-            log.warning("%s: paste %s: 304 to an unconditional request", opts.source, item.item_id)
-        out.append(replace(item, text=text))
-    if len(errors) >= 2 and fetched == 0:
-        # Every page we tried failed: the site (or the route to it) is down, not one thread.
-        raise errors[0]
-    return out
+
+    async def text_of(item: Item) -> str:
+        body_page = await fetch.get(item.body_url or item_url(opts, item.item_id))
+        if _REFUSED.search(body_page.body[:2000]):
+            raise ParseError(REFUSED)
+        return raw_text(body_page.body, body_page.charset)
+
+    return await follow_new(fetch, opts.source, items, state, text_of)
