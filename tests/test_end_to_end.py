@@ -153,3 +153,18 @@ def test_an_unchanged_listing_is_not_parsed_again_even_after_a_restart(world) ->
     result = cli(config, "once")
     assert result.exit_code == 0
     assert ("Mediboard", "tg-leakchan", "leakchan/11") in stored_pairs(config)
+
+
+def test_retrohunt_by_hand_alerts_stored_posts_for_a_new_entry(world) -> None:
+    _, config = world
+    assert cli(config, "once").exit_code == 0
+    config.write_text(config.read_text().replace("[[source]]", '[[watch]]\nname = "Escrow"\nterms = ["PM me"]\n\n'
+                                                  "[[source]]", 1), encoding="utf-8")
+    result = cli(config, "retrohunt", "--days", "30", "--watch", "Escrow")
+    assert result.exit_code == 0, result.output
+    assert "1 new hits" in result.stdout and "retro-hunt" in result.stdout
+    rows = json.loads(cli(config, "hits", "--format", "json", "--watch", "Escrow").stdout)
+    assert [(r["source"], r["item_id"], r["retro"]) for r in rows] == [("forum-mybb", "201", True)]
+    again = cli(config, "retrohunt", "--watch", "Escrow")
+    assert "0 new hits" in again.stdout                      # stored once, alerted once
+    assert cli(config, "retrohunt", "--watch", "Nope").exit_code == 2
