@@ -91,9 +91,12 @@ class Daemon:
                      len(self.config.watches), self.config.storage.path)
             await self.stop_event.wait()
             log.info("stopping")
-            self.scheduler.shutdown(wait=False)
+            # No new runs; the runs in flight get STOP_GRACE to finish (a delivery in flight is
+            # marked sent or stays pending). Shutting the scheduler down first would cancel them.
+            self.scheduler.pause()
             await self._stop_commands()
             await self._finish_tasks()
+            self.scheduler.shutdown(wait=False)
             for closer in list(self.closers):
                 closer.cancel()
             if self.closers:
@@ -124,6 +127,9 @@ class Daemon:
         except TimeoutError:
             log.warning("%s: gave up after %gs", name, deadline)
         except asyncio.CancelledError:
+            if self.stop_event.is_set():      # cut short at stop, after its grace: nothing to report
+                log.info("%s: cancelled at stop", name)
+                return
             raise
         except Exception as exc:  # the edge of a job: log one line, the daemon goes on
             from monitor.fetch import redact
