@@ -204,9 +204,7 @@ async def _check_fetch(config: Any) -> int:
         for src in config.sources:
             try:
                 page = await network.fetcher(src).get(src.url)
-                items = sources.module(src.kind).parse(page, src.options)
-                if not items and src.kind == "html":
-                    raise ParseError("no items found: the item selector matched nothing")
+                items = sources.module(src.kind).parse(page, src.options)   # html: ParseError when none
             except (FetchError, ParseError, NotModified) as exc:
                 failures += 1
                 click.echo(f"  {src.name}: FAILED: {getattr(exc, 'reason', str(exc))}")
@@ -283,7 +281,7 @@ def hits(opts: Options, since: str | None, watch: str | None, limit: int | None,
     Example:
         leakmon hits --since 7d --watch Mediboard --format csv > hits.csv
     """
-    from monitor.report import HIT_COLUMNS, hit_rows, to_csv, to_json, to_table
+    from monitor.report import HIT_COLUMNS, hit_rows, to_table
     from monitor.store import Store
 
     config = opts.load()
@@ -293,12 +291,10 @@ def hits(opts: Options, since: str | None, watch: str | None, limit: int | None,
     finally:
         store.close()
     fmt = _out_format(fmt, ("table", "json", "csv"))
-    if fmt == "json":
-        click.echo(to_json(rows))
-    elif fmt == "csv":
-        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
-    else:
+    if fmt == "table":
         click.echo(to_table(rows, HIT_COLUMNS, {"title": 50, "url": 50}))
+    else:
+        _echo_rows(rows, fmt)
 
 
 @main.command()
@@ -448,7 +444,7 @@ def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
     Example:
         leakmon export --since 30d --format csv > hits.csv
     """
-    from monitor.report import hit_rows, to_csv, to_json
+    from monitor.report import hit_rows
     from monitor.store import Store
 
     config = opts.load()
@@ -457,16 +453,22 @@ def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
         rows = hit_rows(store.hits(since=_since(since), watch=watch))
     finally:
         store.close()
-    if fmt == "json":
-        click.echo(to_json(rows))
-    elif fmt == "csv":
-        from monitor.report import HIT_COLUMNS
-
-        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
+    if fmt in ("json", "csv"):
+        _echo_rows(rows, fmt)
     else:
         from monitor.export import render_export
 
         click.echo(render_export(rows, fmt))
+
+
+def _echo_rows(rows: list[dict[str, Any]], fmt: str) -> None:
+    """Hit records as JSON or formula-safe CSV (`hits` and `export`)."""
+    from monitor.report import HIT_COLUMNS, to_csv, to_json
+
+    if fmt == "json":
+        click.echo(to_json(rows))
+    else:
+        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
 
 
 @main.command()

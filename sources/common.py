@@ -22,7 +22,7 @@ from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError,
 from monitor.items import Item
 
 if TYPE_CHECKING:
-    from typing import Awaitable, Callable
+    from typing import Any, Awaitable, Callable, Iterable
 
     from monitor.config import SourceConfig
     from monitor.fetch import Fetcher, Page
@@ -459,3 +459,19 @@ async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "S
     if len(errors) >= 2 and fetched == 0:
         raise errors[0]
     return out
+
+
+def records_to_items(records: "Iterable[Any]", to_item: "Callable[[Any], Item | None]", source: str,
+                     what: str, why: str) -> list[Item]:
+    """Items of API records, first of each id kept; a bad record is skipped and counted, never fatal."""
+    items: dict[str, Item] = {}
+    skipped = 0
+    for record in records:
+        item = to_item(record)
+        if item is None:
+            skipped += 1
+            continue
+        items.setdefault(item.item_id, item)
+    if skipped:
+        log.warning("%s: %d %s skipped (%s)", source, skipped, what, why)
+    return list(items.values())

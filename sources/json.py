@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
-    absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, origin_of, parse_date,
+    records_to_items, absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, origin_of, parse_date,
     stable_id,
 )
 
@@ -231,17 +231,9 @@ def parse(page: "Page", opts: Options) -> list[Item]:
     if not isinstance(records, list):
         where = f'JSON path "{opts.items}"' if _steps(opts.items) else "the JSON document"
         raise ParseError(f"{where} is not a list (found {_kind(records)})")
-    items: dict[str, Item] = {}
-    skipped = 0
-    for record in records:
-        item = _item(record, page, opts, preset) if isinstance(record, dict) else None
-        if item is None:
-            skipped += 1
-            continue
-        items.setdefault(item.item_id, item)
-    if skipped:
-        log.warning("%s: %d record(s) skipped (not an object, or no title)", opts.source, skipped)
-    return list(items.values())
+    return records_to_items(
+        records, lambda record: _item(record, page, opts, preset) if isinstance(record, dict) else None,
+        opts.source, "record(s)", "not an object, or no title")
 
 
 def load(page: "Page") -> Any:

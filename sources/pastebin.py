@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
-    follow_new, absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
+    records_to_items, follow_new, absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
 )
 
 if TYPE_CHECKING:
@@ -73,17 +73,8 @@ def parse(page: "Page", opts: Options) -> list[Item]:
         raise ParseError(f"invalid JSON: {str(exc)[:200]}") from exc
     if not isinstance(records, list):
         raise ParseError("the pastebin scraping API answer is not a list")
-    items: dict[str, Item] = {}
-    skipped = 0
-    for record in records:
-        item = _paste(record, page, opts)
-        if item is None:
-            skipped += 1
-            continue
-        items.setdefault(item.item_id, item)
-    if skipped:
-        log.warning("%s: %d paste record(s) skipped (not an object or no valid key)", opts.source, skipped)
-    return list(items.values())
+    return records_to_items(records, lambda record: _paste(record, page, opts), opts.source,
+                            "paste record(s)", "not an object or no valid key")
 
 
 def _str(value: Any) -> str:

@@ -365,20 +365,25 @@ def test_unknown_or_corrupt_encoding_is_a_fetch_error(site: LoopbackSite) -> Non
 
 # ---------------------------------------------------------------- deadline
 
-def test_dripping_server_fails_at_the_total_deadline(site: LoopbackSite) -> None:
-    def drip(h: BaseHTTPRequestHandler) -> None:
+def drip_handler(total: int) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A handler that announces ``total`` bytes and sends one a second."""
+    def handler(h: BaseHTTPRequestHandler) -> None:
         try:
             h.send_response(200)
-            h.send_header("Content-Length", "100")
+            h.send_header("Content-Type", "text/html")
+            h.send_header("Content-Length", str(total))
             h.end_headers()
-            for _ in range(100):
-                h.wfile.write(b"x")
+            for _ in range(total):
+                h.wfile.write(b"<")
                 h.wfile.flush()
                 time.sleep(1)
         except OSError:
             pass
+    return handler
 
-    site.route("/drip", handler=drip)
+
+def test_dripping_server_fails_at_the_total_deadline(site: LoopbackSite) -> None:
+    site.route("/drip", handler=drip_handler(100))
     error = fetch_error(net(timeout=2.0), source(site.url("/drip")))
     assert error.reason == "timed out after 2s"
 

@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 import zlib
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.e2e_site import E2E
 from tests.loopback import LoopbackSite
-from tests.test_fetch import encoded_handler, redirect, stream_handler, zero_bomb
+from tests.test_fetch import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
 
 MAX_BYTES = 5_000_000
 TIMEOUT = 3
@@ -27,20 +26,6 @@ def other_site():
     server = LoopbackSite()
     yield server
     server.close()
-
-
-def _drip(h) -> None:
-    try:
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html")
-        h.send_header("Content-Length", "1000")
-        h.end_headers()
-        for _ in range(1000):
-            h.wfile.write(b"<")
-            h.wfile.flush()
-            time.sleep(1)
-    except OSError:
-        pass
 
 
 HOSTILE = {
@@ -68,7 +53,7 @@ def serve_hostile(site: LoopbackSite, other: LoopbackSite) -> None:
     site.route("/gzip-bomb", handler=encoded_handler(zero_bomb(zlib.compressobj(9, zlib.DEFLATED, 31)), "gzip"))
     site.route("/br-bomb", handler=encoded_handler(zero_bomb(brotli.Compressor(quality=5)), "br"))
     site.route("/deflate-bomb", handler=encoded_handler(zero_bomb(zlib.compressobj(9)), "deflate"))
-    site.route("/drip", handler=_drip)
+    site.route("/drip", handler=drip_handler(1000))
     site.route("/loop", handler=redirect("/loop"))
     site.route("/away", handler=redirect(other.url("/stolen")))
     site.route("/junk", random.Random(7).randbytes(300_000), headers={"Content-Type": "text/html"})
