@@ -125,7 +125,10 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     if error is None and not items and not unchanged and status is not None and status.had_items:
         error = "no items (the source used to have items)"
 
-    if error is not None:
+    # An item left out of this poll (its page failed) is still new to the store, but the listing
+    # that names it would look unchanged next time: the listing must be read again.
+    see_again = error is not None or bool(state.left_out)
+    if see_again:
         # The listing may have been fetched fine before parsing failed: forget its validators, or
         # the next poll gets a 304 and never looks at these items again.
         engine.network.forget(src.name)
@@ -146,7 +149,7 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     except BaseException:
         engine.network.forget(src.name)   # nothing was stored: the next poll must see the page again
         raise
-    if error is None and engine.network.validators(src.name) != remembered:
+    if not see_again and engine.network.validators(src.name) != remembered:
         await store.set_meta(validators_key, json.dumps(engine.network.validators(src.name)))
     if error is None:
         log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,

@@ -27,7 +27,7 @@ A source module knows nothing about matching, SQLite or Telegram.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 
@@ -49,12 +49,15 @@ class SourceState:
 
     ``known(ids)`` answers which of these item ids are already stored (a followed item's page
     is fetched only when it is new). ``last_item_id`` is the newest stored item id (Telegram
-    pages back with ``?before=`` until it), None on the first poll.
+    pages back with ``?before=`` until it), None on the first poll. ``left_out`` is filled by the
+    source with the ids of items it found but could not read this poll (an item page failed): the
+    caller must look at the listing again next poll, whatever its validators say.
     """
 
     name: str
     known: Callable[[Sequence[str]], Awaitable[set[str]]]
     last_item_id: str | None = None
+    left_out: set[str] = field(default_factory=set)
 
 
 def module(kind: str) -> ModuleType:

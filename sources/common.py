@@ -450,6 +450,7 @@ async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "S
         except FetchError as exc:
             if exc.reason not in GONE:
                 errors.append(exc)
+                state.left_out.add(item.item_id)
                 log.warning("%s: item page %s failed: %s (retried next poll)", source, where, exc.reason)
                 continue
             log.warning("%s: item page %s is gone (%s): kept without its text", source, where, exc.reason)

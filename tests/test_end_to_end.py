@@ -168,3 +168,35 @@ def test_retrohunt_by_hand_alerts_stored_posts_for_a_new_entry(world) -> None:
     again = cli(config, "retrohunt", "--watch", "Escrow")
     assert "0 new hits" in again.stdout                      # stored once, alerted once
     assert cli(config, "retrohunt", "--watch", "Nope").exit_code == 2
+
+
+def test_an_item_page_that_failed_once_is_fetched_at_the_next_poll(world) -> None:
+    site, config = world
+    # "Mediboard" is only in the thread's page, not in its listing row; the page fails once
+    thread = "/mybb/Thread-France-hospital-patients-758k"
+    body = (E2E / "mybb_thread_201.html").read_bytes()
+    answers = iter([503])
+
+    def flaky(h) -> None:
+        status = next(answers, 200)
+        data = body if status == 200 else b"busy"
+        h.send_response(status)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data)
+
+    site.route(thread, handler=flaky)
+    first = cli(config, "once")
+    assert "failed: HTTP 503 (retried next poll)" in first.output
+    assert ("Mediboard", "forum-mybb", "201") not in stored_pairs(config)
+    # the listing is byte-identical, yet the thread left out is fetched again and alerted
+    second = cli(config, "once")
+    assert second.exit_code == 0, second.output
+    assert site.paths().count(thread) == 2
+    assert ("Mediboard", "forum-mybb", "201") in stored_pairs(config)
+    assert "France hospital patients 758k" in second.stdout
+    # once read, the board is quiet again: the next poll finds the listing unchanged
+    third = CliRunner().invoke(main, ["--config", str(config), "-v", "once", "--source", "forum-mybb"],
+                               catch_exceptions=False)
+    assert "(unchanged)" in third.output and site.paths().count(thread) == 2
