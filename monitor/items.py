@@ -34,7 +34,8 @@ class Hit:
     ``terms`` are the watch entry's terms (as configured) that were found; ``field`` and
     ``start``/``end`` locate the first match in the ORIGINAL text (or in the title when the text
     does not name the entry; ``field`` is "text" or "title"), so a renderer can show the sentence
-    that names the entry with the term in bold.
+    that names the entry with the term in bold. ``lookalike`` is True when that match was read
+    through lookalike letters (Cyrillic or Greek letters in a Latin word: "Axiсorp").
     """
 
     watch: str
@@ -42,3 +43,4 @@ class Hit:
     field: str
     start: int
     end: int
+    lookalike: bool = False

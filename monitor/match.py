@@ -52,6 +52,7 @@ from monitor.config import WatchEntry
 from monitor.errors import ConfigError
 from monitor.items import Hit
 from monitor.normalize import NORMALIZATION_VERSION, WordForm, fold, fold_strict, match_forms
+from monitor.repair import lookalikes
 
 __all__ = ["Matcher", "ScanHit", "default_cache_dir", "hyperscan_available", "HYPERSCAN_MIN_KEYS"]
 
@@ -500,7 +501,9 @@ class Matcher:
         the title matches, else in the text.
         """
         found: dict[int, _Found] = {}
-        for rank, value in enumerate((title, text)):
+        # Lookalike letters of mixed-script words read as Latin (same length: offsets hold).
+        read = (lookalikes(title) if title else title, lookalikes(text) if text else text)
+        for rank, value in enumerate(read):
             if not value:
                 continue
             for automaton in self._automata:
@@ -518,8 +521,8 @@ class Matcher:
                             state.excluded = True
                         else:
                             state.requires.add(index)
-        self._match_regex((title, text or ""), found)
-        return self._hits(found)
+        self._match_regex((read[0], read[1] or ""), found)
+        return self._hits(found, (title, text), read)
 
     def _match_regex(self, values: tuple[str, str], found: dict[int, _Found]) -> None:
         for e, index, pattern in self._regex:
@@ -535,7 +538,11 @@ class Matcher:
     def _fires(self, e: int, state: _Found) -> bool:
         return bool(state.terms) and not state.excluded and len(state.requires) >= self._requires_needed[e]
 
-    def _hits(self, found: dict[int, _Found]) -> list[Hit]:
+    def _hits(self, found: dict[int, _Found], values: tuple[str, str | None],
+              read: tuple[str, str | None]) -> list[Hit]:
+        """One Hit per firing entry; ``values`` are the title and text, ``read`` the same after
+        :func:`~monitor.repair.lookalikes` (a match whose characters differ between the two went
+        through lookalike letters)."""
         firing = [e for e in sorted(found) if self._fires(e, found[e])]
         # Map every needed word-form position of each field in one forward pass.
         wanted: dict[int, tuple[WordForm, list[int]]] = {}
@@ -559,8 +566,10 @@ class Matcher:
             start, end = min(candidates)
             watch = self.watches[e]
             configured = watch.terms + watch.regex
+            original, seen = values[rank] or "", read[rank] or ""
+            lookalike = seen is not original and seen[start:end] != original[start:end]
             hits.append(Hit(watch=watch.name, terms=tuple(configured[i] for i in sorted(state.terms)),
-                            field=_FIELDS[rank], start=start, end=end))
+                            field=_FIELDS[rank], start=start, end=end, lookalike=lookalike))
         return hits
 
     # ------------------------------------------------------------ a long text
@@ -574,6 +583,7 @@ class Matcher:
         folded and scanned in one streaming pass: a term may span any amount of space or
         punctuation, so cutting the text in chunks could split it.
         """
+        text = lookalikes(text)   # mixed-script words read as Latin; same length, same offsets
         found: dict[int, _Found] = {}
         occurrences: list[tuple[WordForm | None, int, int, int, int]] = []  # words, start, end, e, index
         for automaton in self._automata:

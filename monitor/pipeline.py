@@ -21,6 +21,7 @@ from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
 from monitor.fetch import Network, redact
 from monitor.items import Hit, Item
 from monitor.match import Matcher
+from monitor.repair import repair_item
 from monitor.store import AsyncStore, PollRecord, SaveResult
 
 log = logging.getLogger("leakmon.poll")
@@ -110,6 +111,8 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     try:
         async with asyncio.timeout(poll_deadline(src, engine.config)):
             items = _dedupe(await module.collect(engine.network.fetcher(src), src.options, state))
+            # Mojibake repaired once, here, for every kind: what is stored, matched and shown.
+            items = [repair_item(item) for item in items]
     except NotModified:
         unchanged = True
     except TimeoutError:

@@ -8,6 +8,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
+from monitor.repair import hit_lookalike
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -88,6 +90,8 @@ def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
             # repost grouping: the group is named by its first hit; repost_of is None on that one
             "repost_of": getattr(h, "repost_of", None),
             "group": getattr(h, "repost_of", None) or h.id,
+            # the match went through lookalike letters (Cyrillic or Greek in a Latin word)
+            "lookalike": hit_lookalike(h),
         })
     return rows
 

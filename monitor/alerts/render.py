@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from monitor.repair import hit_lookalike
 from monitor.store import HitView
 
 MAX_MESSAGE = 4096          # Telegram's limit, in UTF-16 code units of the visible text
@@ -32,6 +33,9 @@ ELLIPSIS = "…"
 
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 SEVERITY_MARK = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🟡"}
+
+# A match read through Cyrillic or Greek letters in a Latin word ("Axiсorp"): worth an analyst's eye.
+LOOKALIKE_NOTE = " · 🔤 matched through lookalike letters"
 
 _KEEP_CONTROLS = frozenset("\n\t")
 _TAG = re.compile(r"<[^>]*>")
@@ -308,7 +312,7 @@ def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
 
 def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget, held: bool = False) -> str:
     lines = [f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
-             f"🔎 {_terms(hits, b)}",
+             f"🔎 {_terms(hits, b)}" + (LOOKALIKE_NOTE if any(map(hit_lookalike, hits)) else ""),
              f"📰 {_title_html(hits, b)}",
              _meta_line(hits, b)]
     snippet = _snippet(hits, b.snippet)
@@ -422,6 +426,8 @@ def _digest_block(hits: Sequence[HitView], b: _Budget) -> str:
     lines = [head, f"📰 {_title_html(hits, b)}", f"{_meta_line(hits, b)} · 🔖 {_refs(hits, b.refs)}"]
     if any(h.retro for h in hits):
         lines[-1] += " · 🕵 retro-hunt"
+    if any(map(hit_lookalike, hits)):
+        lines[-1] += LOOKALIKE_NOTE
     snippet = _snippet(hits, b.snippet)
     if snippet:
         lines.append(f"<i>{snippet}</i>")
