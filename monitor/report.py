@@ -87,11 +87,11 @@ def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
             "source": item.source, "item_id": item.item_id, "url": item.url, "title": item.title,
             "author": item.author, "date": iso(item.date), "first_seen": iso(h.first_seen),
             "retro": bool(h.retro), "false_positive": bool(getattr(h, "false_positive", False)),
+            # the match went through lookalike letters (Cyrillic or Greek in a Latin word)
+            "lookalike": hit_lookalike(h),
             # repost grouping: the group is named by its first hit; repost_of is None on that one
             "repost_of": getattr(h, "repost_of", None),
             "group": getattr(h, "repost_of", None) or h.id,
-            # the match went through lookalike letters (Cyrillic or Greek in a Latin word)
-            "lookalike": hit_lookalike(h),
         })
     return rows
 
