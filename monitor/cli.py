@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import click
@@ -43,7 +43,7 @@ def _since(value: str | None) -> datetime | None:
     from monitor.config import parse_duration
 
     try:
-        return datetime.now(timezone.utc) - timedelta(seconds=parse_duration(value))
+        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
 
@@ -244,7 +244,7 @@ def status(opts: Options, fmt: str | None) -> None:
     config = opts.load()
     store = Store(config.storage.path)
     try:
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         states = store.all_status([s.name for s in config.sources])
         stats = store.outbox_stats(now)
     finally:
@@ -376,6 +376,32 @@ def _progress(label: str) -> Any:
     return update
 
 
+def _byte_progress(label: str) -> Any:
+    """A progress callback for a file being read: bytes, rate and time left on stderr (terminals only)."""
+    import time
+
+    started = time.monotonic()
+    shown = [0.0]
+
+    def update(done: int, total: int | None) -> None:
+        now = time.monotonic()
+        finished = total is not None and done >= total
+        if now - shown[0] < 0.2 and not finished:
+            return
+        shown[0] = now
+        rate = done / max(now - started, 1e-6)
+        line = f"\r{label} {done / 1e6:,.0f} MB"
+        if total:
+            left = (total - done) / rate if rate > 0 else 0
+            line += f" of {total / 1e6:,.0f} MB ({100 * done / total:3.0f}%)"
+            line += f", {rate / 1e6:,.0f} MB/s, {int(left) // 60}:{int(left) % 60:02d} left"
+        else:
+            line += f", {rate / 1e6:,.0f} MB/s"
+        sys.stderr.write(line + ("\n" if finished else ""))
+        sys.stderr.flush()
+    return update
+
+
 @main.command()
 @click.argument("path", type=click.Path(allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
@@ -392,7 +418,7 @@ def scan(opts: Options, path: str, fmt: str) -> None:
     from monitor.scan import scan_file
 
     config = opts.load()
-    progress = _progress("scan") if sys.stderr.isatty() and not opts.quiet else None
+    progress = _byte_progress("scan") if sys.stderr.isatty() and not opts.quiet else None
     count = scan_file(config, path, fmt, sys.stdout, progress)
     click.echo(f"{count} hit(s)", err=True)
 

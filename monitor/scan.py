@@ -1,73 +1,182 @@
-"""`leakmon scan`: match a local file against the watch list; nothing stored or sent."""
+"""`leakmon scan`: match a local file against the watch list; nothing stored or sent.
+
+The file (or stdin) is read and decoded in chunks and matched window by window
+(:mod:`monitor.scanstream`), so a 50 GB dump takes the memory of a few chunks, with the hits,
+line numbers and contexts of one pass over the whole text.
+"""
 
 from __future__ import annotations
 
-import bisect
+import codecs
+import csv
 import json
+import os
 import sys
-from typing import IO, Any, Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 
 from monitor.config import Config
 from monitor.errors import LeakmonError
 from monitor.report import safe_cell
 
+#: Bytes read at a time.
+CHUNK = 8 << 20
 
-def read_text(path: str) -> str:
-    """The file (or stdin for "-") as text: UTF-8, else Latin-1 (every byte decodes; nothing is lost)."""
+_LATIN1_FALLBACK = "leakmon-latin1"
+
+
+def _latin1_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """A byte that is not UTF-8 reads as its Latin-1 character, on its own: the text around it stays UTF-8."""
+    if isinstance(exc, UnicodeDecodeError):
+        return exc.object[exc.start:exc.end].decode("latin-1"), exc.end
+    raise exc
+
+
+codecs.register_error(_LATIN1_FALLBACK, _latin1_fallback)
+
+
+def decode(data: bytes) -> str:
+    """Bytes as text: UTF-8, each byte that is not part of valid UTF-8 as its Latin-1 character.
+
+    Dumps mix encodings: one stray byte must not turn the accented names of the rest of the
+    file into mojibake (and nothing is lost: every byte decodes).
+    """
+    return data.decode("utf-8", _LATIN1_FALLBACK)
+
+
+def _open(path: str) -> IO[bytes]:
+    if path == "-":
+        return sys.stdin.buffer
     try:
-        data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        return open(path, "rb")
     except OSError as exc:
         raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def read_text(path: str) -> str:
+    """The whole file (or stdin for "-") as text, decoded as :func:`decode` does."""
+    handle = _open(path)
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+        data = handle.read()
+    except OSError as exc:
+        raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+    return decode(data)
+
+
+def read_chunks(path: str, chunk: int = CHUNK,
+                progress: Callable[[int, int | None], None] | None = None) -> Iterator[str]:
+    """The file (or stdin) as text, ``chunk`` bytes at a time, decoded as :func:`decode` would decode
+    the whole (a character cut at a chunk's edge is completed by the next chunk)."""
+    handle = _open(path)
+    try:
+        try:
+            total: int | None = os.fstat(handle.fileno()).st_size if path != "-" else None
+        except (OSError, ValueError, AttributeError):
+            total = None
+        if total == 0:
+            total = None          # a pipe or a special file: size unknown
+        decoder = codecs.getincrementaldecoder("utf-8")(_LATIN1_FALLBACK)
+        done = 0
+        while True:
+            try:
+                data = handle.read(chunk)
+            except OSError as exc:
+                raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
+            done += len(data)
+            if progress is not None:
+                progress(done, total if data else done)
+            if not data:
+                tail = decoder.decode(b"", final=True)
+                if tail:
+                    yield tail
+                return
+            text = decoder.decode(data)
+            if text:
+                yield text
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+
+
+def _formatter(path: str, fmt: str, out: IO[str]) -> Callable[[dict[str, Any]], str]:
+    if fmt == "json":
+        return lambda record: json.dumps(record, ensure_ascii=False) + "\n"
+    if fmt == "csv":
+        class _Line:
+            value = ""
+
+            def write(self, text: str) -> None:
+                self.value = text
+
+        line = _Line()
+        writer = csv.writer(line, lineterminator="\n")
+
+        def as_csv(record: dict[str, Any]) -> str:
+            writer.writerow([safe_cell(record[k]) for k in record])
+            return line.value
+        return as_csv
+    return lambda r: f"{path}:{r['line']}: [{r['watch']}] {r['match']!r}: {' '.join(r['context'].split())}\n"
 
 
 def scan_file(config: Config, path: str, fmt: str, out: IO[str],
-              progress: Callable[[int, int], None] | None = None) -> int:
+              progress: Callable[[int, int | None], None] | None = None, *, chunk: int = CHUNK,
+              matcher: Any = None, **window: int) -> int:
     """Print every hit of the watch list in the file; returns how many.
 
-    ``progress(done, total)`` is called as the scan advances through the text (in characters).
+    ``progress(bytes_read, total_bytes_or_None)`` is called as the file is read. ``window``:
+    sizes of :class:`monitor.scanstream.StreamScanner` (the tests make them tiny).
     """
     from monitor.match import Matcher
+    from monitor.scanstream import StreamScanner
 
-    text = read_text(path)
-    matcher = Matcher(config.watches)
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"] if len(text) < 1 << 20 else _newlines(text)
-    count = 0
+    if matcher is None:
+        matcher = Matcher(config.watches)
+    scanner = StreamScanner(matcher, **window)
+    watches = matcher.watches
+    render = _formatter(path, fmt, out)
     if fmt == "csv":
         out.write("line,watch,term,match,context\n")
-    step = max(len(text) // 100, 1)
-    shown = 0
-    for watch, term, start, end in matcher.scan(text):
-        count += 1
-        if progress is not None and start - shown >= step:
-            shown = start
-            progress(start, len(text))
-        line = bisect.bisect_right(newlines, start) + 1
-        line_start = newlines[line - 2] + 1 if line >= 2 else 0
-        line_end = newlines[line - 1] if line - 1 < len(newlines) else len(text)
-        context = text[max(line_start, start - 80): min(line_end, end + 80)].strip()
-        record: dict[str, Any] = {"line": line, "watch": watch, "term": term, "match": text[start:end],
-                                  "context": context}
-        if fmt == "json":
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        elif fmt == "csv":
-            import csv
+    # Entries with ``exclude`` or ``requires`` are decided by the whole file: their hits (and,
+    # to keep the order of the file, every hit after the first of them) wait in a temporary
+    # file until the end. Without such entries hits are printed as they are found.
+    spill: IO[str] | None = None
+    count = 0
 
-            csv.writer(out, lineterminator="\n").writerow([safe_cell(record[k]) for k in record])
-        else:
-            out.write(f"{path}:{line}: [{watch}] {record['match']!r}: {' '.join(context.split())}\n")
-    if progress is not None:
-        progress(len(text), len(text))
+    def emit(occurrences: Iterator[Any]) -> None:
+        nonlocal spill, count
+        for occ in occurrences:
+            watch = watches[occ.entry]
+            record = {"line": occ.line, "watch": watch.name, "term": (watch.terms + watch.regex)[occ.term],
+                      "match": occ.match, "context": occ.context}
+            line = render(record)
+            if spill is None and occ.entry in scanner.conditional:
+                spill = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
+            if spill is not None:
+                spill.write(f"{occ.entry} {len(line)}\n{line}")
+            else:
+                out.write(line)
+                count += 1
+
+    try:
+        for text in read_chunks(path, chunk, progress):
+            emit(scanner.feed(text))
+        emit(scanner.finish())
+        if spill is not None:
+            spill.seek(0)
+            while True:
+                header = spill.readline()
+                if not header:
+                    break
+                entry, size = map(int, header.split())
+                line = spill.read(size)
+                if entry not in scanner.conditional or scanner.fires(entry):
+                    out.write(line)
+                    count += 1
+    finally:
+        if spill is not None:
+            spill.close()
     return count
-
-
-def _newlines(text: str) -> list[int]:
-    positions = []
-    i = text.find("\n")
-    while i != -1:
-        positions.append(i)
-        i = text.find("\n", i + 1)
-    return positions

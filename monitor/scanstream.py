@@ -1,0 +1,238 @@
+"""Matching a text that arrives in pieces (a file of any size) with the results of one pass over all of it.
+
+:class:`StreamScanner` keeps a window of text: what is left of the previous piece plus the new
+one. Each window is matched as a whole (:class:`monitor.match.Matcher` folds and scans it) but
+only the occurrences that START in the part of the window it owns are reported; the rest of the
+window is overlap, read again with the next piece. The cut between two windows is chosen so that
+what the automaton sees near it is exactly what it would see in the whole text:
+
+- a window starts just after a separator character (a space, a newline, most ASCII punctuation;
+  never a bracket, which could open a defanged "[dot]"), so its first word is a real word start;
+- the automaton reads a window only up to its last separator, so its last word is complete;
+- the owned part ends at least :data:`RESERVE` characters, and at least the longest key in
+  letters and digits, before that end: an occurrence that starts in the owned part ends in the
+  window (a name can span any amount of punctuation; when a stretch of many megabytes holds no
+  letter, see ``cap``, the cut is forced and a name split by it is missed: it would need more
+  than ``cap`` characters of punctuation between two of its words);
+- the next window starts at least :data:`CONTEXT` characters before the owned part's end, so
+  the context printed around an occurrence and the lookbehind of a regex are those of the text.
+
+``exclude`` and ``requires`` keep their whole-text meaning: they are collected over all windows
+and the occurrences of entries that have them are decided at the end (:meth:`finish`).
+Regex terms are searched per window from where the previous match ended, like ``finditer`` over
+the whole text; a regex match longer than :data:`RESERVE` characters may be cut short.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from monitor.match import _EXCLUDE, _REQUIRE, _TERM, Matcher
+from monitor.normalize import fold
+
+__all__ = ["CONTEXT", "RESERVE", "Occurrence", "StreamScanner"]
+
+#: Characters kept after the owned part of a window (overlap with the next one).
+RESERVE = 1 << 16
+#: Characters kept before the owned part (context printed around a hit, regex lookbehind).
+CONTEXT = 256
+
+# Characters a window may start after or stop before: they fold to a space in every folding and
+# cannot be part of a defanged dot ("[dot]", "(dot)", "{dot}").
+_CUT = re.compile(r"[\t\n\r !-'*-/:-@\\^-`|~]")
+_FAST_CUTS = ("\n", " ", "\t")
+
+
+@dataclass
+class Occurrence:
+    """One occurrence of a watched term: where (line, offsets) and what around it."""
+
+    entry: int
+    term: int
+    start: int          # character offset in the whole text
+    end: int
+    line: int           # 1-based
+    match: str
+    context: str
+
+
+@dataclass
+class _State:
+    terms: bool = False
+    excluded: bool = False
+    requires: set[int] = field(default_factory=set)
+
+
+def _last_cut(buf: str, lo: int, hi: int) -> int:
+    """Index of the last separator in ``buf[lo:hi]``, or -1."""
+    best = -1
+    for ch in _FAST_CUTS:
+        at = buf.rfind(ch, max(lo, best + 1), hi)
+        best = max(best, at)
+    if best >= 0:
+        return best
+    for m in _CUT.finditer(buf, lo, hi):
+        best = m.start()
+    return best
+
+
+def _word_chars(text: str) -> int:
+    folded = fold(text)
+    return len(folded) - folded.count(" ") - folded.count("\0")
+
+
+class StreamScanner:
+    """Feed text in pieces (:meth:`feed`), then :meth:`finish`; occurrences come out in text order.
+
+    ``cap``: when this many characters arrive without a place to cut, the window is cut anyway
+    (memory stays bounded on a file of one endless word or endless punctuation).
+    """
+
+    def __init__(self, matcher: Matcher, *, reserve: int = RESERVE, context: int = CONTEXT,
+                 cap: int = 1 << 24) -> None:
+        self.matcher = matcher
+        self.reserve = max(reserve, 1)
+        self.context = max(context, 81)
+        self.cap = max(cap, self.reserve * 2)
+        automata = matcher._automata
+        self.longest = max((max(a.lengths, default=0) for a in automata), default=0) + 2
+        self._buf = ""
+        self._base = 0            # offset of _buf[0] in the whole text
+        self._owned = 0           # offsets before this were reported by an earlier window
+        self._lines = 0           # newlines before _base
+        self._left_open = False   # _buf starts inside a word (a forced cut)
+        self._regex_next = [0] * len(matcher._regex)
+        self._states: dict[int, _State] = {}
+        watches = matcher.watches
+        self.conditional = {e for e, w in enumerate(watches)
+                            if w.exclude or matcher._requires_needed[e] > 0}
+
+    # ------------------------------------------------------------ input
+
+    def feed(self, text: str) -> Iterator[Occurrence]:
+        """Add text; yields the occurrences that are settled (see :meth:`fires` for conditional entries)."""
+        if not text:
+            return
+        self._buf += text
+        while True:
+            plan = self._plan()
+            if plan is None:
+                return
+            own_end, read_end, right_open = plan
+            yield from self._window(own_end, read_end, right_open, final=False)
+            self._advance(own_end, forced=right_open)
+
+    def finish(self) -> Iterator[Occurrence]:
+        """The occurrences of the rest of the text."""
+        n = len(self._buf)
+        yield from self._window(n, n, False, final=True)
+        self._advance(n, forced=False)
+
+    def fires(self, entry: int) -> bool:
+        """Whether an entry fires over the whole text (after :meth:`finish`)."""
+        state = self._states.get(entry)
+        return (state is not None and state.terms and not state.excluded
+                and len(state.requires) >= self.matcher._requires_needed[entry])
+
+    # ------------------------------------------------------------ windows
+
+    def _plan(self) -> tuple[int, int, bool] | None:
+        """(end of the owned part, end of what the automaton reads, forced) in _buf, or None: wait."""
+        buf = self._buf
+        owned = self._owned - self._base
+        # The automaton reads up to a separator at least CONTEXT characters before the end: the
+        # context printed after an occurrence is in the window too.
+        read_end = _last_cut(buf, owned, len(buf) - self.context)
+        if read_end > owned:
+            distance = self.reserve
+            while read_end - distance > owned:
+                cut = _last_cut(buf, owned, read_end - distance)
+                if cut < 0:
+                    break
+                own_end = cut + 1
+                if _word_chars(buf[own_end:read_end]) >= self.longest:
+                    return own_end, read_end, False
+                distance *= 2     # little but punctuation there: look further back
+        if len(buf) - owned < self.cap:
+            return None
+        # Forced: megabytes without a separator, or without letters after one.
+        return len(buf), len(buf), True
+
+    def _advance(self, own_end: int, forced: bool) -> None:
+        """Drop what the next window needs no more; the next window starts after a separator."""
+        buf = self._buf
+        if forced:
+            start = own_end
+            self._left_open = own_end > 0 and _CUT.match(buf, own_end - 1) is None
+        else:
+            lo = max(0, own_end - self.context - self.cap)
+            cut = _last_cut(buf, lo, own_end - self.context) if own_end > self.context else -1
+            if cut >= 0:
+                start = cut + 1
+            else:   # keep it all (the window start is a word start), unless that is too much
+                start = 0 if own_end < self.cap else own_end
+            self._left_open = False
+        self._lines += buf.count("\n", 0, start)
+        self._base += start
+        self._owned = self._base + own_end - start
+        self._buf = buf[start:]
+
+    def _window(self, own_end: int, read_end: int, right_open: bool, final: bool) -> Iterator[Occurrence]:
+        buf = self._buf
+        owned = self._owned - self._base
+        states = self._states
+        found: list[tuple[int, int, int, int]] = []      # start, entry, end, term index
+        text = buf[:read_end]
+        for automaton in self.matcher._automata:
+            words, matches = automaton.find(text)
+            raw = list(matches)
+            if not raw:
+                continue
+            mapping = words.to_original([p for _k, s, e in raw for p in (s, e - 1)])
+            users = automaton.users
+            for key_id, ws, we in raw:
+                start, end = mapping[ws], mapping[we - 1] + 1
+                if (self._left_open and start == 0) or (right_open and end == read_end):
+                    continue        # a piece of a word cut by a forced cut
+                for e, role, index in users(key_id):
+                    state = states.get(e)
+                    if state is None:
+                        state = states[e] = _State()
+                    if role == _TERM:
+                        if owned <= start < own_end:
+                            state.terms = True
+                            found.append((start, e, end, index))
+                    elif role == _EXCLUDE:
+                        state.excluded = True
+                    elif role == _REQUIRE:
+                        state.requires.add(index)
+        regex_next = self._regex_next
+        for r, (e, index, pattern) in enumerate(self.matcher._regex):
+            pos = max(regex_next[r] - self._base, owned)
+            for m in pattern.finditer(buf, pos):
+                if m.start() >= own_end:
+                    break
+                regex_next[r] = self._base + m.end()
+                if m.end() > m.start():
+                    states.setdefault(e, _State()).terms = True
+                    found.append((m.start(), e, m.end(), index))
+        if not found:
+            return
+        found.sort()
+        lines = self._lines
+        counted = 0
+        n = len(buf)
+        for start, e, end, index in found:
+            lines += buf.count("\n", counted, start)
+            counted = start
+            line_start = buf.rfind("\n", 0, start) + 1
+            if line_start == 0 and self._base:
+                line_start = max(0, start - 80)      # the line began before the window
+            line_end = buf.find("\n", start)
+            if line_end < 0:
+                line_end = n
+            yield Occurrence(entry=e, term=index, start=self._base + start, end=self._base + end,
+                             line=lines + 1, match=buf[start:end],
+                             context=buf[max(line_start, start - 80): min(line_end, end + 80)].strip())
