@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from monitor.match import _EXCLUDE, _REQUIRE, _TERM, Matcher
 from monitor.normalize import fold
+from monitor.repair import lookalikes
 
 __all__ = ["CONTEXT", "RESERVE", "Occurrence", "StreamScanner"]
 
@@ -184,7 +185,10 @@ class StreamScanner:
         owned = self._owned - self._base
         states = self._states
         found: list[tuple[int, int, int, int]] = []      # start, entry, end, term index
-        text = buf[:read_end]
+        # Lookalike letters of mixed-script words read as Latin, as Matcher.scan does (same
+        # length: offsets hold; the window starts and ends on separators, so words are whole).
+        read = lookalikes(buf)
+        text = read[:read_end]
         for automaton in self.matcher._automata:
             words, matches = automaton.find(text)
             raw = list(matches)
@@ -211,7 +215,7 @@ class StreamScanner:
         regex_next = self._regex_next
         for r, (e, index, pattern) in enumerate(self.matcher._regex):
             pos = max(regex_next[r] - self._base, owned)
-            for m in pattern.finditer(buf, pos):
+            for m in pattern.finditer(read, pos):
                 if m.start() >= own_end:
                     break
                 regex_next[r] = self._base + m.end()

@@ -45,7 +45,7 @@ TOKENS = ["Hôpital", "HOPITAL", "saint", "Joseph", "-", ", ", "   ", "CHU", "de
           "hsj[.]fr", "Mediboard", "MÉDIBOARD", "tutorial", "Clinique", "étoile", "ETOILE", "patients", "Laboratoire",
           "Mémé", "meme", "sec-123", "x", "xx", "😀", "é", "\n", "\n\n", "e\u0301", "medi\u200bboard", "[dot]", "(",
           ")", "—", "\t", "'", "-----", "d'", "Laboratoire Mémé", "Hôpital Saint-Joseph", "CHU de Rennes",
-          "Clinique Étoile"]
+          "Clinique Étoile", "Mediboаrd", "Сlinique", "Ωmega"]
 
 
 def reference(matcher: Matcher, text: str, path: str) -> list[str]:
