@@ -44,3 +44,22 @@ class Hit:
     start: int
     end: int
     lookalike: bool = False
+
+
+_ELLIPSES = ("…", "...")
+
+
+def cut_stem(title: str) -> str | None:
+    """The visible part of a title cut with an ellipsis ("French Operator(s) (Orang…" ->
+    "French Operator(s) (Orang"), or None when the title does not end with one."""
+    for mark in _ELLIPSES:
+        if title.endswith(mark):
+            return title[: -len(mark)].rstrip() or None
+    return None
+
+
+def is_cut_of(title: str, whole: str | None) -> bool:
+    """Whether ``title`` is ``whole`` cut with an ellipsis (a listing that shortens long titles):
+    the whole title, once learned from the item page, is kept rather than the cut one."""
+    stem = cut_stem(title)
+    return stem is not None and whole is not None and len(whole) > len(stem) and whole.startswith(stem)

@@ -66,7 +66,7 @@ import sqlite_utils
 
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
-from monitor.items import Hit, Item
+from monitor.items import Hit, Item, is_cut_of
 from monitor.normalize import match_form
 
 log = logging.getLogger(__name__)
@@ -528,7 +528,9 @@ class Store:
     @staticmethod
     def _changed(item: Item, title: str | None, text: str | None) -> bool:
         # text None = "unknown this poll": only the title can tell a change.
-        return item.title != (title or "") or (item.text is not None and item.text != text)
+        # A listing that cuts long titles ("Orang…") does not undo the whole title of the item page.
+        same_title = item.title == (title or "") or is_cut_of(item.title, title)
+        return not same_title or (item.text is not None and item.text != text)
 
     @_guarded("to_match")
     def to_match(self, source: str, items: Sequence[Item]) -> list[Item]:
@@ -576,7 +578,8 @@ class Store:
                     new_rows.append((poll.source, it.item_id, it.url, it.title, it.text, it.author,
                                      _opt_ts(it.date), now, now))
                 elif self._changed(it, known[1], known[2]):
-                    changed_rows.append((it.url, it.title, it.text, it.author, _opt_ts(it.date), now, known[0]))
+                    title = known[1] if is_cut_of(it.title, known[1]) else it.title
+                    changed_rows.append((it.url, title, it.text, it.author, _opt_ts(it.date), now, known[0]))
             # One executemany per kind of row, no per-item commit: ~15 us/item (DESIGN 4).
             conn.executemany(
                 "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, first_seen, updated) "

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Mapping
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,9 +22,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.items import Item
 from sources.common import (
-    follow_new, absolute_url, add_time_of_day, attr, check_challenge, decode_html, html_text, line_text,
-    origin_of, parse_date, raw_text, valid_selector,
+    follow_new, absolute_url, attr, check_challenge, decode_html, html_text, raw_text, valid_selector,
 )
+from sources.html_rows import Field, row_fields
+from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -64,6 +64,7 @@ class Preset:
     author_attr: str | None = None      # the row attribute holding the author (XenForo data-author)
     title_last: bool = False            # the title is the LAST match (XenForo: a prefix label comes first)
     raw_body: bool = False              # the body is a text/plain page at origin + "/raw/<id>"
+    full_title: bool = False            # a title cut with "…" is read whole from the link's title attribute
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,7 @@ PRESETS: dict[str, Preset] = {
             "next": "a.pagination_next",
         },
         item_id=_mybb_id,
+        full_title=True,
     ),
     "xenforo": Preset(
         selectors={
@@ -155,6 +157,7 @@ PRESETS: dict[str, Preset] = {
         item_id=_xenforo_id,
         author_attr="data-author",
         title_last=True,
+        full_title=True,
     ),
     "phpbb": Preset(
         selectors={
@@ -200,8 +203,14 @@ def make_options(src: "SourceConfig") -> Options:
                                                       f"{', '.join(SELECTOR_KEYS)})")
         if not selector.strip():
             raise ConfigError("", f"selectors.{key}", "must not be empty")
-        if not valid_selector(selector):
-            raise ConfigError("", f"selectors.{key}", f'"{selector}" is not a valid CSS selector')
+        try:
+            parsed = parse_selector(selector)
+        except ValueError as exc:
+            raise ConfigError("", f"selectors.{key}", str(exc)) from None
+        if parsed.attr is not None and key == "item":
+            raise ConfigError("", "selectors.item", "selects the rows: ::attr() makes no sense there")
+        if not valid_selector(parsed.css):
+            raise ConfigError("", f"selectors.{key}", f'"{parsed.css}" is not a valid CSS selector')
     merged = {**(preset.selectors if preset else {}), **src.selectors}
     if preset is None:
         for key in ("item", "title", "link"):
@@ -259,69 +268,38 @@ def parse_listing(page: "Page", opts: Options, tree: LexborHTMLParser | None = N
         if rows:
             raise ParseError(f"no items found: the item selector matched {len(rows)} element(s) but none "
                              "had a title and a link (outdated selectors?)")
-        raise ParseError(NO_ITEMS)
+        raise ParseError(forum_index_hint(tree, page.url) or NO_ITEMS)
     if skipped:
         log.debug("%s: %d row(s) without a title and link skipped", opts.source, skipped)
     next_url = None
     if sel.next:
-        next_node = tree.css_first(sel.next)
-        next_url = absolute_url(page.url, attr(next_node, "href"))
+        nxt = parse_selector(sel.next)
+        next_url = absolute_url(page.url, attr(tree.css_first(nxt.css), nxt.attr or "href"))
     return Listing(items=items, next_url=next_url, skipped=skipped)
 
 
-def _pick(row: LexborNode, selector: str, last: bool) -> LexborNode | None:
-    if not last:
-        return row.css_first(selector)
-    matches = row.css(selector)
-    return matches[-1] if matches else None
-
-
 def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | None) -> Item | None:
-    sel = opts.selectors
-    # "Last match" is the preset's knowledge of its own selector; an override is taken as written.
-    last = preset is not None and preset.title_last
-    title_node = _pick(row, sel.title, last and preset is not None and sel.title == preset.selectors.get("title"))
-    if title_node is None:
+    fields = row_fields(row, page_url, opts, preset)
+    if fields is None:
         return None
-    title = line_text(title_node)
-    if sel.link == sel.title:
-        link_node = title_node
-    else:
-        link_node = _pick(row, sel.link, last and preset is not None and sel.link == preset.selectors.get("link"))
-    url = absolute_url(page_url, attr(link_node, "href"))
-    if not title or url is None or link_node is None:
-        return None
-    item_id = preset.item_id(row, link_node, url) if preset and preset.item_id else None
-    if item_id is None:
-        if preset is not None and preset.id_required:
-            return None
-        item_id = url
-    author = attr(row, preset.author_attr) if preset and preset.author_attr else None
-    if author is None and sel.author:
-        author = line_text(row.css_first(sel.author)).strip(" ,;·|") or None
-    date = _node_date(row.css_first(sel.date)) if sel.date else None
-    body_url = url
-    if preset is not None and preset.raw_body:
-        body_url = f"{origin_of(url)}/raw/{item_id}"
-    return Item(source=opts.source, item_id=item_id, url=url, title=title, text=html_text(row),
-                author=author, date=date, body_url=body_url)
+    return Item(source=opts.source, item_id=str(fields["item_id"][0]), url=str(fields["url"][0]),
+                title=str(fields["title"][0]), text=fields["text"][0],  # type: ignore[arg-type]
+                author=fields["author"][0], date=fields["date"][0],  # type: ignore[arg-type]
+                body_url=fields["body_url"][0])  # type: ignore[arg-type]
 
 
-_DATE_ATTRS = ("datetime", "data-time", "data-timestamp", "title", "data-date")
-
-
-def _node_date(node: LexborNode | None) -> datetime | None:
-    """The date an element shows: an exact attribute (``datetime``, MyBB's ``title``) before its text."""
-    if node is None:
-        return None
-    candidates = [node, *node.css("[datetime], [data-time], [title]")]
-    for candidate in candidates:
-        for name in _DATE_ATTRS:
-            value = attr(candidate, name)
-            moment = parse_date(value) if value else None
-            if moment is not None:
-                return add_time_of_day(moment, line_text(node)) if name == "title" else moment
-    return parse_date(line_text(node))
+def explain(page: "Page", opts: Options, limit: int = 3) -> list[dict[str, Field]]:
+    """The fields of the first ``limit`` items of a listing page with where each came from."""
+    tree = decode_html(page.body, page.charset)
+    preset = PRESETS.get(opts.preset or "")
+    out: list[dict[str, Field]] = []
+    for row in tree.css(parse_selector(opts.selectors.item).css):
+        fields = row_fields(row, page.url, opts, preset)
+        if fields is not None:
+            out.append(fields)
+            if len(out) >= limit:
+                break
+    return out
 
 
 # ---------------------------------------------------------------- collecting
@@ -360,27 +338,46 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
 
 
 async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: list[Item]) -> list[Item]:
-    """Fetch each new item's page once for its body; known items come back with text None."""
+    """Fetch each new item's page once for its body; known items come back with text None.
+
+    A listing title cut with an ellipsis is replaced by the item page's own title when the page
+    has one that continues it.
+    """
+    titles: dict[str, str] = {}
+
     async def text_of(item: Item) -> str:
         body_url = item.body_url or item.url
         if not fetch.same_origin(body_url):
             raise OffOriginError("link outside the source's origin", body_url)
-        return item_text(await fetch.get(body_url), opts)
+        text, whole = _item_page(await fetch.get(body_url), opts, item.title)
+        if whole:
+            titles[item.item_id] = whole
+        return text
 
-    return await follow_new(fetch, opts.source, items, state, text_of)
+    followed = await follow_new(fetch, opts.source, items, state, text_of)
+    if not titles:
+        return followed
+    return [replace(item, title=titles[item.item_id]) if item.item_id in titles else item for item in followed]
 
 
 def item_text(page: "Page", opts: Options) -> str:
     """The text of a followed item page: the ``body`` selector's first match, or a raw text page."""
+    return _item_page(page, opts, "")[0]
+
+
+def _item_page(page: "Page", opts: Options, listed_title: str) -> tuple[str, str | None]:
+    """(text, the page's whole title when ``listed_title`` was cut and the page continues it)."""
     preset = PRESETS.get(opts.preset or "")
     if (preset is not None and preset.raw_body) or page.content_type == "text/plain":
-        return raw_text(page.body, page.charset)
+        return raw_text(page.body, page.charset), None
     tree = decode_html(page.body, page.charset)
+    found = page_title(tree, listed_title) if listed_title else None
+    whole = found[0] if found else None
     if not opts.selectors.body:
-        return html_text(tree.body)
-    node = tree.css_first(opts.selectors.body)
+        return html_text(tree.body), whole
+    body = parse_selector(opts.selectors.body)
+    node = tree.css_first(body.css)
     if node is None:
         log.warning("%s: the body selector matched nothing on %s", opts.source, page.url)
-        return ""
-    return html_text(node)
-
+        return "", whole
+    return (attr(node, body.attr) or "" if body.attr else html_text(node)), whole
