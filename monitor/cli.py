@@ -157,16 +157,25 @@ async def _once(config: Any, selected: list[Any], deliver_timeout: float) -> int
 
 @main.command()
 @click.option("--fetch", is_flag=True, help="Also fetch each source once and show what its selectors find.")
+@click.option("--source", "names", multiple=True, metavar="NAME", help="With --fetch: only this source (repeatable).")
+@click.option("--show", is_flag=True, help="With --fetch: every parsed field of the first items and its selector.")
 @click.pass_obj
 @_guard
-def check(opts: Options, fetch: bool) -> None:
+def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> None:
     """Validate the config and print a summary; with --fetch, try each source (nothing stored or sent).
 
     \b
     Example:
         leakmon --config config.toml check --fetch
+        leakmon check --fetch --source breachforums-databases --show
     """
     config = opts.load()
+    known = [s.name for s in config.sources]
+    for name in names:
+        if name not in known:
+            raise ConfigError(config.file, "source", f"no source named {name!r} (sources: {', '.join(known)})")
+    if (names or show) and not fetch:
+        _fail("--source and --show go with --fetch (leakmon check --fetch --source NAME --show)", EXIT_USAGE)
     tg = config.telegram
     token = "set" if tg.token() else f"not set (${tg.token_env}): alerts go to the console"
     terms = sum(len(w.terms) + len(w.regex) for w in config.watches)
@@ -181,7 +190,8 @@ def check(opts: Options, fetch: bool) -> None:
         via = " via proxy" if src.proxy else ""
         click.echo(f"    {src.name:<28} {src.kind:<8} every {_human(src.interval):<5}{extra}{via}  {src.url}")
     if fetch:
-        failures = asyncio.run(_check_fetch(config))
+        selected = [s for s in config.sources if not names or s.name in names]
+        failures = asyncio.run(_check_fetch(config, selected, show))
         sys.exit(EXIT_FAILED if failures else EXIT_OK)
 
 
@@ -192,24 +202,31 @@ def _human(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-async def _check_fetch(config: Any) -> int:
+async def _check_fetch(config: Any, selected: list[Any], show: bool = False) -> int:
     """Fetch each source's listing once and parse it: no item page is followed, nothing is stored."""
     import sources
+    from monitor.checkshow import show_lines
     from monitor.errors import FetchError, NotModified, ParseError
     from monitor.fetch import Network
+    from monitor.repair import repair_item
 
     network = Network(config.network)
     failures = 0
     try:
-        for src in config.sources:
+        for src in selected:
             try:
                 page = await network.fetcher(src).get(src.url)
                 items = sources.module(src.kind).parse(page, src.options)   # html: ParseError when none
+                items = [repair_item(item) for item in items]                 # as a poll would store them
             except (FetchError, ParseError, NotModified) as exc:
                 failures += 1
                 click.echo(f"  {src.name}: FAILED: {getattr(exc, 'reason', str(exc))}")
                 continue
             click.echo(f"  {src.name}: {len(items)} items")
+            if show:
+                for line in show_lines(src.kind, src.options, page, items):
+                    click.echo(line)
+                continue
             for item in items[:3]:
                 click.echo(f"      - {' '.join(item.title.split())[:100]}")
     finally:

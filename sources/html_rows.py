@@ -47,7 +47,7 @@ def row_fields(row: LexborNode, page_url: str, opts: Options, preset: Preset | N
         title = line_text(title_node)
         whole = full_title(title, title_node) if preset is not None and preset.full_title else None
         if whole:
-            title, how_title = whole, f"{title_sel.css}::attr(title) (the visible text is cut)"
+            title, how_title = whole, f"the title attribute of {title_sel.css} (the visible text is cut)"
     link_sel = parse_selector(sel.link)
     if link_sel.css == title_sel.css:
         link_node = title_node
@@ -102,6 +102,6 @@ def _node_date(node: LexborNode | None, selector: str = "") -> tuple[datetime | 
             value = attr(candidate, name)
             moment = parse_date(value) if value else None
             if moment is not None:
-                where = f"{selector} {'' if candidate is node else (candidate.tag or '') + ' '}[{name}]"
-                return (add_time_of_day(moment, line_text(node)) if name == "title" else moment), " ".join(where.split())
+                where = f"{selector} -> {'' if candidate is node else candidate.tag or ''}[{name}]"
+                return (add_time_of_day(moment, line_text(node)) if name == "title" else moment), where
     return parse_date(line_text(node)), f"{selector} (text)"

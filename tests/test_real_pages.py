@@ -76,3 +76,54 @@ def test_repaired_and_lookalike_titles_match_and_are_stored_repaired(tracker: Pa
     # the console alert says so
     assert result.stdout.count("matched through lookalike letters") == 2
     assert "La Châtaigneraie" in result.stdout and "ChÃ¢" not in result.stdout
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _run(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), *args],
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_check_fetch_show_prints_every_field_and_its_selector(site, tmp_path: Path) -> None:
+    site.route("/Forum-Databases", (FIXTURES / "mybb_forumdisplay_truncated.html").read_bytes(),
+               headers={"Content-Type": "text/html; charset=utf-8"})
+    site.route("/index.php", (FIXTURES / "mybb_index.html").read_bytes(),
+               headers={"Content-Type": "text/html; charset=utf-8"})
+    site.route("/posts.json", json.dumps(RECORDS[:2], ensure_ascii=False),
+               headers={"Content-Type": "application/json; charset=utf-8"})
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[storage]\npath = "{(tmp_path / "l.db").as_posix()}"\n'
+        f'[[source]]\nname = "board"\nkind = "html"\npreset = "mybb"\nurl = "{site.url("/Forum-Databases")}"\n'
+        f'[[source]]\nname = "board-home"\nkind = "html"\npreset = "mybb"\nurl = "{site.url("/index.php")}"\n'
+        f'[[source]]\nname = "tracker"\nkind = "json"\npreset = "ransomwatch"\nurl = "{site.url("/posts.json")}"\n',
+        encoding="utf-8")
+    shown = _run(config, "check", "--fetch", "--source", "board", "--show")
+    assert shown.returncode == 0, shown.stderr
+    out = shown.stdout
+    assert "  board: 3 items" in out and "  board-home:" not in out and "  tracker:" not in out
+    assert "title    French Operator(s) (Orange, SFR, Bouygues) customers 2026" in out
+    assert "<- the title attribute of span[id^='tid_'] > a, a[id^='tid_'] (the visible text is cut)" in out
+    assert "item_id  5101" in out and "<- mybb id rule" in out
+    assert "date     2026-11-29T19:01:00Z" in out and "-> span[title]" in out
+    assert "author   kiwi" in out
+    assert out.count("      item ") == 3
+    # another kind: its fields and where they come from, mojibake repaired as a poll would store it
+    tracker = _run(config, "check", "--fetch", "--source", "tracker", "--show")
+    assert tracker.returncode == 0, tracker.stderr
+    assert "title    La Châtaigneraie" in tracker.stdout and "preset ransomwatch; mojibake repaired" in tracker.stdout
+    # a forum index gets advice, and the run fails (exit 1)
+    home = _run(config, "check", "--fetch", "--source", "board-home")
+    assert home.returncode == 1
+    assert "forum index" in home.stdout and "thread list" in home.stdout
+    # usage mistakes
+    assert _run(config, "check", "--show").returncode == 2
+    unknown = _run(config, "check", "--fetch", "--source", "nope")
+    assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
