@@ -169,6 +169,8 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
         leakmon --config config.toml check --fetch
         leakmon check --fetch --source breachforums-databases --show
     """
+    from monitor.fetch import redact
+
     config = opts.load()
     known = [s.name for s in config.sources]
     for name in names:
@@ -188,7 +190,8 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
     for src in config.sources:
         extra = f" preset={src.preset}" if src.preset else ""
         via = " via proxy" if src.proxy else ""
-        click.echo(f"    {src.name:<28} {src.kind:<8} every {_human(src.interval):<5}{extra}{via}  {src.url}")
+        click.echo(f"    {src.name:<28} {src.kind:<8} every {_human(src.interval):<5}{extra}{via}  "
+                   f"{redact(src.url)}")
     if fetch:
         selected = [s for s in config.sources if not names or s.name in names]
         failures = asyncio.run(_check_fetch(config, selected, show))

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from monitor.errors import ConfigError
+from monitor.hosts import host_of, is_onion
+from monitor.redaction import redact, remember_secret
 
 SEVERITIES = ("low", "medium", "high", "critical")
 SOURCE_KINDS = ("html", "telegram", "rss", "json", "pastebin")
@@ -68,6 +70,7 @@ class TelegramConfig:
     def token(self) -> str | None:
         """The bot token from the environment, or None when unset or empty."""
         value = os.environ.get(self.token_env, "").strip()
+        remember_secret(value)
         return value or None
 
 
@@ -130,7 +133,9 @@ class SourceConfig:
         """The Cookie header from the environment variable ``cookies_env`` (never stored)."""
         if not self.cookies_env:
             return None
-        return os.environ.get(self.cookies_env) or None
+        value = os.environ.get(self.cookies_env) or None
+        remember_secret(value)
+        return value
 
 
 @dataclass(frozen=True)
@@ -477,7 +482,7 @@ def _source(r: _Reader, network: NetworkConfig) -> SourceConfig:
         r.fail("kind", f"{_show(kind)} is not a source kind ({', '.join(SOURCE_KINDS)})")
     url = r.text("url", required=True)
     if not re.match(r"^https?://[^/\s]+", url):
-        r.fail("url", f"{_show(url)} is not an http(s) URL")
+        r.fail("url", f"{_show(redact(url))} is not an http(s) URL")
     proxy_value = r.text("proxy", "none")
     if proxy_value == "none":
         proxy = None
@@ -486,9 +491,12 @@ def _source(r: _Reader, network: NetworkConfig) -> SourceConfig:
     else:
         _check_proxy_url(r, "proxy", proxy_value)
         proxy = proxy_value
-    host = re.sub(r"^https?://([^/:\s]+).*$", r"\1", url).lower()
-    if host.endswith(".onion") and proxy is None:
-        r.fail("proxy", f"{_show(url)} is an .onion address: set proxy = \"tor\"")
+    host = host_of(url)
+    if host is None:
+        r.fail("url", f"{_show(redact(url))} has no readable host name")
+    if is_onion(host) and proxy is None:
+        # a direct fetch would ask the local DNS resolver for the .onion name: a leak
+        r.fail("proxy", f"{_show(redact(url))} is an .onion address: set proxy = \"tor\"")
     cookies_env = r.text("cookies_env")
     if cookies_env is not None and not _ENV_NAME.match(cookies_env):
         r.fail("cookies_env", "must name an environment variable (e.g. BF_COOKIES); "

@@ -34,6 +34,8 @@ import httpx
 
 from monitor.config import NetworkConfig, SourceConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
+from monitor.hosts import host_of
+from monitor.redaction import redact
 
 __all__ = ["Page", "Fetcher", "Network", "redact"]
 
@@ -51,21 +53,6 @@ _MAX_REASON_URL = 200
 
 
 # ---------------------------------------------------------------- redaction
-
-_BOT_TOKEN = re.compile(r"(?i)\bbot\d{3,}:[A-Za-z0-9_-]{10,}")
-_BARE_TOKEN = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}")
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#\s@]+@")
-
-
-def redact(text: str) -> str:
-    """Remove Telegram bot tokens and URL userinfo (``user:pass@``) from ``text``.
-
-    Use it on anything that may hold a URL before it reaches a log or an error message.
-    """
-    text = _BOT_TOKEN.sub("bot<redacted>", text)
-    text = _BARE_TOKEN.sub("<redacted>", text)
-    return _USERINFO.sub(r"\1<redacted>@", text)
-
 
 def _show_url(url: str) -> str:
     shown = redact(url)
@@ -135,10 +122,12 @@ def _parse(url: str | httpx.URL) -> httpx.URL | None:
 
 
 def _origin_of(url: httpx.URL) -> Origin | None:
+    """(scheme, host, port) of an absolute URL; the host as :func:`monitor.hosts.host_of` reads it."""
     scheme = url.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not url.host:
+    host = host_of(str(url)) if url.host else None
+    if scheme not in _DEFAULT_PORTS or not host:
         return None
-    return scheme, url.host.lower().rstrip("."), url.port or _DEFAULT_PORTS[scheme]
+    return scheme, host, url.port or _DEFAULT_PORTS[scheme]
 
 
 def _origin_text(origin: Origin) -> str:

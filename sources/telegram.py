@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.errors import ConfigError, ParseError
+from monitor.hosts import host_of
 from monitor.items import Item
 from sources.common import attr, check_challenge, cut, decode_html, html_text, one_line, parse_date, reject_keys
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 _CHANNEL = r"[A-Za-z][A-Za-z0-9_]{3,31}"
 _PREVIEW_URL = re.compile(rf"^https://t\.me/s/({_CHANNEL})/?$")
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _LOOPBACK_PATH = re.compile(rf"^/s/({_CHANNEL})/?$")
 _POST = re.compile(rf"^({_CHANNEL})/(\d{{1,12}})$")
 
@@ -72,10 +73,9 @@ def channel_of(url: str) -> str | None:
         return match.group(1)
     try:
         parts = urlsplit(url)
-        host = parts.netloc.rsplit("@", 1)[-1]
-        host = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     except ValueError:
         return None
+    host = host_of(url)
     if parts.scheme in ("http", "https") and host in _LOOPBACK_HOSTS and not parts.query:
         match = _LOOPBACK_PATH.match(parts.path)
         if match:
