@@ -7,17 +7,27 @@ import logging
 import sys
 from datetime import datetime, timezone
 
+from monitor.redaction import redact
+
 
 class _Redacting(logging.Filter):
-    """Strip bot tokens and URL credentials from every record, whatever logged it."""
+    """Strip bot tokens, cookies and URL credentials from every record, whatever logged it:
+    the message, and at ``-v`` the traceback and stack too (an exception's words may quote a URL)."""
+
+    _plain = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from monitor.fetch import redact
-
         message = record.getMessage()
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text once it is set: the traceback is rendered here, redacted.
+            record.exc_text = redact(self._plain.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
@@ -29,8 +39,10 @@ class _JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = record.stack_info
         return json.dumps(entry, ensure_ascii=False)
 
 
