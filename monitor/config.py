@@ -19,6 +19,7 @@ from typing import Any, Mapping
 from monitor.errors import ConfigError
 from monitor.hosts import host_of, is_onion
 from monitor.redaction import redact, remember_secret
+from monitor.userregex import UserRegexError, compile_user_regex
 
 SEVERITIES = ("low", "medium", "high", "critical")
 SOURCE_KINDS = ("html", "telegram", "rss", "json", "pastebin")
@@ -391,8 +392,8 @@ def _watch(r: _Reader, telegram: TelegramConfig) -> WatchEntry:
     regex = r.strings("regex")
     for i, pattern in enumerate(regex):
         try:
-            re.compile(pattern)
-        except re.error as exc:
+            compile_user_regex(pattern)
+        except UserRegexError as exc:
             r.fail(f"regex[{i}]", f"{_show(pattern)} is not a valid regular expression: {exc}")
     if not terms and not regex:
         r.fail("terms", "a watch entry needs at least one term or regex")

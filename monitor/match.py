@@ -6,8 +6,9 @@ automaton, those of strict entries into a second one; the text is folded
 space on both sides (" hopital saint joseph ") and the text is scanned in its padded word
 form, so the automaton itself only reports whole-word matches: "Mediboard" never fires inside
 "Mediboards", and an in-word occurrence cannot hide a later real one because every
-occurrence is reported. Regex terms are compiled per entry (they are few) and searched on the
-original text, case-insensitively.
+occurrence is reported. Regex terms are compiled per entry (they are few) on RE2
+(:mod:`monitor.userregex`: linear time, whatever the text) and searched on the original text,
+case-insensitively.
 
 Two engines behind one interface, with the same results (the tests run on both):
 
@@ -33,7 +34,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import threading
 import time
 import zlib
@@ -53,6 +53,7 @@ from monitor.errors import ConfigError
 from monitor.items import Hit
 from monitor.normalize import NORMALIZATION_VERSION, WordForm, fold, fold_strict, match_forms
 from monitor.repair import lookalikes
+from monitor.userregex import UserRegexError, compile_user_regex, first_nonempty
 
 __all__ = ["Matcher", "ScanHit", "default_cache_dir", "hyperscan_available", "HYPERSCAN_MIN_KEYS"]
 
@@ -442,7 +443,7 @@ class Matcher:
         self.watches: tuple[WatchEntry, ...] = tuple(watches)
         plain = _Automaton(strict=False)
         strict = _Automaton(strict=True)
-        self._regex: list[tuple[int, int, re.Pattern[str]]] = []   # (entry, term index, pattern)
+        self._regex: list[tuple[int, int, Any]] = []   # (entry, term index, RE2 pattern)
         for e, watch in enumerate(self.watches):
             target = strict if watch.strict else plain
             # _Automaton.add for all phrases of the entry at once: this loop runs 100,000 times
@@ -456,10 +457,10 @@ class Matcher:
                     target.codes.extend(range(base | role, (base | role) + 4 * len(values), 4))
             for i, pattern in enumerate(watch.regex):
                 try:
-                    compiled = re.compile(pattern, re.IGNORECASE)
-                except re.error as exc:
+                    compiled = compile_user_regex(pattern)
+                except UserRegexError as exc:
                     raise ConfigError("watch list", f"{watch.name}: regex[{i}]",
-                                      f"{pattern!r} is not a valid regular expression: {exc}") from exc
+                                      f"{pattern!r} is not a valid regular expression: {exc}") from None
                 self._regex.append((e, len(watch.terms) + i, compiled))
         # Per entry: how many requires must be seen. A phrase with no letter or digit can never
         # be seen (config.py refuses them; a Matcher built by hand may have them): it is dropped.
@@ -527,7 +528,7 @@ class Matcher:
     def _match_regex(self, values: tuple[str, str], found: dict[int, _Found]) -> None:
         for e, index, pattern in self._regex:
             for rank, value in enumerate(values):
-                m = _first_nonempty(pattern, value)
+                m = first_nonempty(pattern, value)
                 if m is not None:
                     state = found.get(e)
                     if state is None:
@@ -623,11 +624,3 @@ class Matcher:
         for start, e, end, index in located:
             watch = self.watches[e]
             yield watch.name, (watch.terms + watch.regex)[index], start, end
-
-
-def _first_nonempty(pattern: re.Pattern[str], value: str) -> re.Match[str] | None:
-    """The first match that covers at least one character (an empty match locates nothing)."""
-    for m in pattern.finditer(value):
-        if m.end() > m.start():
-            return m
-    return None
