@@ -150,6 +150,9 @@ class Config:
     watches: tuple[WatchEntry, ...] = ()
     watch_files: tuple[WatchFile, ...] = ()
     sources: tuple[SourceConfig, ...] = ()
+    #: Every other file the config read (each ``[[watch_file]]``, resolved): an edit of any of
+    #: them changes the config as much as an edit of the config file itself.
+    files: tuple[str, ...] = ()
 
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:
@@ -406,7 +409,8 @@ def _watch(r: _Reader, telegram: TelegramConfig) -> WatchEntry:
                       severity=_severity(r), chats=_chats(r, telegram), strict=r.get("strict", bool, False))
 
 
-def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFile, list[WatchEntry]]:
+def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFile, list[WatchEntry], str]:
+    """One ``[[watch_file]]``: its spec, its entries, and the path of the file it read."""
     r.only(("path", "name_column", "terms_columns", "kind", "severity", "chats", "strict", "separator"))
     spec = WatchFile(path=r.text("path", required=True), name_column=r.text("name_column", "name"),
                      terms_columns=r.strings("terms_columns") or (r.text("name_column", "name"),),
@@ -468,7 +472,7 @@ def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[Watch
     finally:
         if was_enabled:
             gc.enable()
-    return spec, entries
+    return spec, entries, str(path)
 
 
 _SOURCE_KEYS = ("name", "kind", "url", "interval", "proxy", "follow", "pages", "cookies_env", "headers",
@@ -545,10 +549,12 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
         names[entry.name] = f"watch[{i}]"
         watches.append(entry)
     watch_files = []
+    files: list[str] = []
     for i, table in enumerate(_array(top, "watch_file")):
         r = _Reader(file, f"watch_file[{i}]", table)
-        spec, entries = _watch_file(r, telegram, base)
+        spec, entries, read = _watch_file(r, telegram, base)
         watch_files.append(spec)
+        files.append(read)
         for entry in entries:
             if entry.name in names:
                 r.fail("path", f"{_show(spec.path)} repeats the watch name {_show(entry.name)} "
@@ -567,7 +573,7 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
         sources.append(src)
     return Config(file=file, storage=storage, network=network, health=health, telegram=telegram,
                   metrics=metrics, watches=tuple(watches), watch_files=tuple(watch_files),
-                  sources=tuple(sources))
+                  sources=tuple(sources), files=tuple(dict.fromkeys(files)))
 
 
 def _array(top: _Reader, name: str) -> list[Any]:

@@ -1,10 +1,10 @@
 """`leakmon run`: APScheduler wiring, the outbox dispatcher job, live config reload, clean stop.
 
 One job per source at its interval (with ~10 % jitter, one run at a time, misfires coalesced),
-one dispatcher job draining the outbox, one job watching the config file. Every job body has
-its own deadline, so a hung poll cannot block its source forever. With ``[telegram] commands =
-true`` the bot's command and button poller (monitor.alerts.commands) runs beside them; it failing
-to start is logged and retried, never fatal.
+one dispatcher job draining the outbox, one job watching the config file and every file it
+reads (watch files). Every job body has its own deadline, so a hung poll cannot block its source
+forever. With ``[telegram] commands = true`` the bot's command and button poller
+(monitor.alerts.commands) runs beside them; it failing to start is logged and retried, never fatal.
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ class Daemon:
         self.db_override = db_override
         self.stop_event = asyncio.Event()
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.config_digest = _digest(config_path)
+        self.config_digest = _digest(config_path, config.files)
+        self.config_stamp: tuple[Any, ...] | None = None   # the files' stat when last looked at
         self.reported_bad_digest: str | None = None
         self.closers: set[asyncio.Task[Any]] = set()
         self.commands: Any = None          # the CommandPoller while bot commands run
@@ -220,13 +221,22 @@ class Daemon:
     # ------------------------------------------------------------ config reload
 
     async def _check_config(self) -> None:
-        digest = _digest(self.config_path)
-        if digest is None or digest == self.config_digest:
+        """Reload when the config file or any file it read (watch files) changed."""
+        files = self.config.files
+        stamp = _stamp(self.config_path, files)
+        if stamp == self.config_stamp:
+            return                 # nothing touched: a 100,000-row watch file is not read again
+        loop = asyncio.get_running_loop()
+        digest = await loop.run_in_executor(None, _digest, self.config_path, files)
+        if digest is None:
+            return
+        if digest == self.config_digest:
+            self.config_stamp = stamp
             return
         from monitor.runtime import load
 
         try:
-            new = await asyncio.get_running_loop().run_in_executor(None, load, self.config_path, self.db_override)
+            new = await loop.run_in_executor(None, load, self.config_path, self.db_override)
         except ConfigError as exc:
             if digest != self.reported_bad_digest:
                 self.reported_bad_digest = digest
@@ -235,6 +245,13 @@ class Daemon:
                                               {"event": "config_error", "file": self.config_path, "error": str(exc)},
                                               kind="health")
             return
+        if new.files == files:
+            # The digest and stat taken before loading: an edit made while loading is a change next time.
+            self.config_stamp = stamp
+        else:
+            # another set of files (a watch file added or removed): watch those from now on
+            digest = await loop.run_in_executor(None, _digest, self.config_path, new.files) or digest
+            self.config_stamp = None
         self.config_digest = digest
         self.reported_bad_digest = None
         await self._apply(new)
@@ -296,11 +313,33 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _digest(path: str) -> str | None:
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return None
+def _stamp(path: str, others: tuple[str, ...]) -> tuple[Any, ...]:
+    """What stat says of the config file and the files it read (a change here calls for a digest)."""
+    stamps: list[Any] = []
+    for name in (path, *others):
+        try:
+            st = os.stat(name)
+        except OSError:
+            stamps.append(None)
+        else:
+            stamps.append((st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns))
+    return tuple(stamps)
+
+
+def _digest(path: str, others: tuple[str, ...] = ()) -> str | None:
+    """A digest of the config file and every other file it read; None when the config file
+    cannot be read (a missing or unreadable other file is a change: reloading reports it)."""
+    digest = hashlib.sha256()
+    for at, name in enumerate((path, *others)):
+        try:
+            data = Path(name).read_bytes()
+        except OSError:
+            if at == 0:
+                return None
+            data = b"\0missing"
+        digest.update(f"{len(name)}:{name}:{len(data)}:".encode("utf-8", "surrogateescape"))
+        digest.update(data)
+    return digest.hexdigest()
 
 
 def _start_metrics(config: Config) -> Any:
