@@ -870,12 +870,14 @@ class Store:
                              "WHERE id = ? AND state = 'pending'", [(error, i) for i in dict.fromkeys(row_ids)])
 
     @_guarded("outbox stats")
-    def outbox_stats(self, now: datetime) -> OutboxStats:
-        """Pending rows, the age of the oldest pending one (seconds), parked rows, rows held by a mute."""
+    def outbox_stats(self, now: datetime, chat: str | None = None) -> OutboxStats:
+        """Pending rows, the age of the oldest pending one (seconds), parked rows, rows held by a mute;
+        of one chat's messages when ``chat`` is given."""
+        only, args = ("", ()) if chat is None else (" AND chat = ?", (chat,))
         pending, oldest = self._conn.execute(
-            "SELECT count(*), min(created) FROM outbox WHERE state = 'pending'").fetchone()
-        parked = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'parked'").fetchone()[0]
-        muted = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'muted'").fetchone()[0]
+            "SELECT count(*), min(created) FROM outbox WHERE state = 'pending'" + only, args).fetchone()
+        parked = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'parked'" + only, args).fetchone()[0]
+        muted = self._conn.execute("SELECT count(*) FROM outbox WHERE state = 'muted'" + only, args).fetchone()[0]
         age = None if oldest is None else max(0.0, (now - _req_dt(oldest)).total_seconds())
         return OutboxStats(pending=pending, oldest_pending_age_s=age, parked=parked, muted=muted)
 
@@ -1007,9 +1009,9 @@ class Store:
             sql += " AND h.watch = ?"
             args.append(watch)
         if watches is not None:
-            names = list(dict.fromkeys(watches))[:_CHUNK]
-            sql += f" AND h.watch IN ({_marks(len(names))})" if names else " AND 0"
-            args.extend(names)
+            # one JSON parameter, not one "?" a name: a chat may receive 100,000 watch-file entries
+            sql += " AND h.watch IN (SELECT value FROM json_each(?))"
+            args.append(json.dumps(list(dict.fromkeys(watches)), ensure_ascii=False))
         sql += " ORDER BY h.first_seen DESC, h.id DESC"
         if limit is not None:
             sql += " LIMIT ?"
@@ -1017,9 +1019,11 @@ class Store:
         return [_hit_view(row) for row in self._conn.execute(sql, args)]
 
     @_guarded("search")
-    def search(self, query: str, limit: int = 50, *, order: str = "rank") -> list[tuple[Item, datetime]]:
+    def search(self, query: str, limit: int = 50, *, order: str = "rank",
+               watches: Sequence[str] | None = None) -> list[tuple[Item, datetime]]:
         """Full-text search (FTS5) over titles and texts: (item, first_seen) pairs.
 
+        ``watches``: only posts with a hit of one of these entries (None: every stored post).
         ``order`` is "rank" (bm25, best first) or "recent" (newest first). The query uses FTS5
         syntax ("a b", "a OR b", "phrase", prefix*); a query FTS5 rejects (an unbalanced quote,
         a bare AND, "-") is retried as plain quoted words, and never raises a syntax error.
@@ -1030,12 +1034,16 @@ class Store:
         order_by = "first_seen DESC, rowid DESC" if order == "recent" else None
         columns = ["source", "item_id", "url", "title", "text", "author", "date", "first_seen"]
         table = self.db["items"]
+        where, where_args = None, None
+        if watches is not None:
+            where = "rowid IN (SELECT item_pk FROM hits WHERE watch IN (SELECT value FROM json_each(:watches)))"
+            where_args = {"watches": json.dumps(list(dict.fromkeys(watches)), ensure_ascii=False)}
         for quote in (False, True):
             if quote and not self.db.quote_fts(query).strip():
                 return []
             try:
                 rows = list(table.search(query, order_by=order_by, columns=columns,   # type: ignore[union-attr]
-                                         limit=max(0, limit), quote=quote))
+                                         limit=max(0, limit), quote=quote, where=where, where_args=where_args))
             except sqlite3.OperationalError as exc:
                 if not self._fts_query_error(exc):
                     raise

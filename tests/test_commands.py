@@ -154,7 +154,7 @@ def test_status_lists_every_source_the_outbox_and_mutes(world: World) -> None:
     answer = world.command("soc", "/status")
     assert "✅ <code>forum</code>" in answer and "1 items" in answer
     assert "⚠️ <code>news</code>" in answer and "HTTP 503 &lt;b&gt;gateway&lt;/b&gt;" in answer
-    assert "outbox: 0 pending" in answer and "1 held by mutes" in answer   # soc's row held by the mute
+    assert "outbox (this chat): 0 pending" in answer and "1 held by mutes" in answer   # held by the mute
     assert "muted here: <b>Mediboard</b>" in answer
     assert "muted here" not in world.command("cert", "/status")          # mutes are per chat
 
@@ -177,11 +177,12 @@ def test_recent_shows_this_chats_hits_escaped_and_bounded(world: World) -> None:
 
 
 def test_search_finds_stored_posts(world: World) -> None:
-    world.post("forum", "1", "Fuite hôpital Saint-Joseph", "38k dossiers patients")
+    # a chat searches the posts of the entries routed to it (cert: "CHU de Rennes")
+    world.post("forum", "1", "Fuite CHU de Rennes", "CHU de Rennes: 38k dossiers patients", watch="CHU de Rennes")
     world.post("news", "2", "Patch Tuesday", "rien à voir")
     answer = world.command("cert", "/search patients")
-    assert "Fuite hôpital Saint-Joseph" in answer and "Patch Tuesday" not in answer
-    assert "No stored post matches" in world.command("cert", "/search nothinglikethis")
+    assert "Fuite CHU de Rennes" in answer and "Patch Tuesday" not in answer
+    assert "No stored post for this chat matches" in world.command("cert", "/search nothinglikethis")
     assert "Usage" in world.command("cert", "/search")
     assert world.command("cert", '/search "unbalanced AND') is not None   # FTS syntax never breaks it
 

@@ -52,7 +52,7 @@ HELP = (
     "<b>leakmon commands</b>\n"
     "/status: health of every source, and the outbox\n"
     f"/recent [n]: the latest hits for this chat (default {DEFAULT_RECENT}, at most {MAX_RECENT})\n"
-    "/search &lt;words&gt;: stored posts that contain the words\n"
+    "/search &lt;words&gt;: stored posts that contain the words (those of this chat's watch entries)\n"
     "/mute &lt;watch&gt; &lt;duration&gt;: hold that entry's alerts in this chat (e.g. /mute Mediboard 24h); "
     "they are stored and sent when the mute ends\n"
     "/unmute &lt;watch&gt;: end a mute now\n"
@@ -163,6 +163,16 @@ class Responder:
     def _routed_here(self, chat: str) -> list[str]:
         return [w.name for w in self._config().watches if chat in w.chats]
 
+    def visible_watches(self, chat: str) -> list[str] | None:
+        """The watch entries whose posts ``chat`` may see in answers: None for every post (the chat
+        receives every entry), else the entries routed to it (an entry's ``chats``, else
+        ``default_chats``); [] for a chat that receives no entry (e.g. only health messages)."""
+        config = self._config()
+        routed = self._routed_here(chat)
+        if len(routed) == len(config.watches) and (routed or chat in config.telegram.default_chats):
+            return None
+        return routed
+
     # ------------------------------------------------------------ commands
 
     async def command(self, chat: str, text: str, bot_username: str | None = None) -> str | None:
@@ -200,9 +210,13 @@ class Responder:
             else:
                 lines.append(f"✅ <code>{safe(name, 80)}</code> · ok {_ago(s.last_ok, now)} · "
                              f"{s.items_seen} items")
-        stats = await self.store.outbox_stats(now)
+        # Source health names sources, never posts: every chat sees it. The outbox counts are this
+        # chat's own unless it receives every entry (a vendor chat learns nothing of the others).
+        every = self.visible_watches(chat) is None
+        stats = await self.store.outbox_stats(now) if every else await self.store.outbox_stats(now, chat)
         age = f", oldest {stats.oldest_pending_age_s:.0f}s" if stats.oldest_pending_age_s is not None else ""
-        lines.append(f"📤 outbox: {stats.pending} pending{age} · {stats.parked} parked · "
+        scope = "" if every else " (this chat)"
+        lines.append(f"📤 outbox{scope}: {stats.pending} pending{age} · {stats.parked} parked · "
                      f"{getattr(stats, 'muted', 0)} held by mutes")
         for mute in await self.store.mutes(chat):
             lines.append(f"🔕 muted here: <b>{safe(mute.watch, 80)}</b> until {format_when(mute.until)}")
@@ -214,8 +228,8 @@ class Responder:
             if not args.isdigit() or int(args) < 1:
                 return f"Usage: /recent [n] (n from 1 to {MAX_RECENT})"
             count = min(int(args), MAX_RECENT)
-        routed = self._routed_here(chat)
-        hits = await self.store.hits(limit=count, watches=routed) if routed else []
+        visible = self.visible_watches(chat)
+        hits = await self.store.hits(limit=count, watches=visible) if visible != [] else []
         if not hits:
             return "No hits for this chat yet."
         blocks = [f"🕑 <b>latest hits for this chat</b> ({len(hits)})"]
@@ -235,9 +249,13 @@ class Responder:
     async def _search(self, chat: str, args: str) -> str:
         if not args:
             return "Usage: /search &lt;words&gt; (e.g. /search mediboard patients)"
-        found = await self.store.search(args[:200], limit=SEARCH_LIMIT)
+        visible = self.visible_watches(chat)
+        # a chat sees only posts that hit an entry routed to it: a vendor chat never learns, by
+        # searching, of a post meant for another chat
+        found = await self.store.search(args[:200], limit=SEARCH_LIMIT, watches=visible) if visible != [] else []
         if not found:
-            return f"No stored post matches {safe(args, 100)}."
+            scope = "" if visible is None else " for this chat"
+            return f"No stored post{scope} matches {safe(args, 100)}."
         blocks = [f"🔎 <b>{len(found)} stored posts</b> for {safe(args, 100)}"]
         for item, first_seen in found:
             blocks.append(f"📰 {linked_title(item.title, item.url, 150)}\n"
