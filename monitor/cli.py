@@ -262,7 +262,7 @@ def status(opts: Options, fmt: str | None) -> None:
     from monitor.store import Store
 
     config = opts.load()
-    store = Store(config.storage.path)
+    store = Store(config.storage.path, read_only=True)
     try:
         now = datetime.now(UTC)
         states = store.all_status([s.name for s in config.sources])
@@ -305,7 +305,7 @@ def hits(opts: Options, since: str | None, watch: str | None, limit: int | None,
     from monitor.store import Store
 
     config = opts.load()
-    store = Store(config.storage.path)
+    store = Store(config.storage.path, read_only=True)
     try:
         rows = hit_rows(store.hits(since=_since(since), watch=watch, limit=limit))
     finally:
@@ -333,7 +333,7 @@ def search(opts: Options, query: str, limit: int) -> None:
     from monitor.store import Store
 
     config = opts.load()
-    store = Store(config.storage.path)
+    store = Store(config.storage.path, read_only=True)
     try:
         found = store.search(query, limit=limit)
     finally:
@@ -494,7 +494,7 @@ def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
     from monitor.store import Store
 
     config = opts.load()
-    store = Store(config.storage.path)
+    store = Store(config.storage.path, read_only=True)
     try:
         rows = hit_rows(store.hits(since=_since(since), watch=watch))
     finally:

@@ -319,9 +319,13 @@ class Store:
     one Store may be shared by threads; AsyncStore uses it from a single worker thread.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, clock: Callable[[], datetime] | None = None,
+                 read_only: bool = False) -> None:
         self.path = os.fspath(path)
         self._clock = clock or _utc_now
+        # read_only: for commands that only read (status, hits, search, export). When the schema
+        # is current the open takes no write lock, so a long write by the daemon does not stall it.
+        self._read_only = read_only
         self._lock = threading.RLock()
         self._closed = False
         if self.path != ":memory:":
@@ -344,7 +348,7 @@ class Store:
             raise
         except sqlite3.DatabaseError as exc:
             self._conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and "unable to open" in str(exc):
+            if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in str(exc) or "locked" in str(exc)):
                 raise StoreError(f"cannot open {self.path}: {exc}") from exc
             raise StoreError(f"{self.path} is not a leakmon database: {exc}") from exc
         except sqlite3.Error as exc:
@@ -361,10 +365,16 @@ class Store:
             raise StoreError(f"{self.path} is not a leakmon database: "
                              f"it belongs to another application (application_id {app_id:#x})")
         conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")       # must run outside a transaction
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")   # must run outside a transaction
         conn.execute("PRAGMA synchronous = NORMAL")     # durable against process crash in WAL (see above)
         conn.execute("PRAGMA foreign_keys = ON")
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
+        if self._read_only and app_id == APPLICATION_ID and \
+                conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            # A WAL reader never waits for a writer; query_only makes sure nothing here writes.
+            conn.execute("PRAGMA query_only = ON")
+            return
         with self._write():
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
