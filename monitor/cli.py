@@ -142,8 +142,11 @@ def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
 async def _once(config: Any, selected: list[Any], deliver_timeout: float) -> int:
     from monitor.pipeline import poll_source
     from monitor.runtime import dispatcher, engine
+    from monitor.watchprints import hunt_changes
 
     async with engine(config) as eng:
+        # entries added or changed since the last run (of once or run) are retro-hunted first
+        await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
         reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)

@@ -17,7 +17,7 @@ import signal
 from contextlib import AsyncExitStack
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
 from monitor.config import Config, SourceConfig
 from monitor.errors import ConfigError
@@ -90,6 +90,7 @@ class Daemon:
                                    args=["commands", self._ensure_commands, 60.0], next_run_time=_now())
             log.info("leakmon running: %d sources, %d watch entries, database %s", len(self.config.sources),
                      len(self.config.watches), self.config.storage.path)
+            await self._hunt_changes("start")
             await self.stop_event.wait()
             log.info("stopping")
             # No new runs; the runs in flight get STOP_GRACE to finish (a delivery in flight is
@@ -210,13 +211,44 @@ class Daemon:
         if removed:
             log.info("pruned the text of %d posts older than %d days", removed, self.config.storage.retention_days)
 
-    async def _retrohunt(self, watches: list[Any]) -> None:
-        """Match stored posts against new or changed entries; their hits go out marked retro-hunt."""
+    async def _retrohunt(self, watches: list[Any], prints: Mapping[str, str]) -> None:
+        """Match stored posts against new or changed entries; their hits go out marked retro-hunt.
+        Then their fingerprints are recorded: a stop before this point hunts them again at start."""
         from monitor.retrohunt import retrohunt
+        from monitor.watchprints import record
 
         result = await retrohunt(self.store, watches, self.config.health.retrohunt_days)
         log.info("retro-hunt of %d new or changed watch entries: %d posts, %d new hits", len(watches),
                  result.posts, result.new_hits)
+        await record(self.store, {w.name: prints[w.name] for w in watches},
+                     [w.name for w in self.config.watches])
+
+    async def _hunt_changes(self, when: str) -> int:
+        """Retro-hunt (in its own job) the entries new or changed since the fingerprints recorded in
+        the database: at start (edits made while stopped) and at each reload. Returns how many."""
+        from monitor.errors import LeakmonError
+        from monitor.watchprints import record, watch_changes
+
+        names = [w.name for w in self.config.watches]
+        try:
+            changes = await watch_changes(self.store, self.config.watches)
+            # the first time (new database, or one from before fingerprints): record, hunt nothing
+            await record(self.store, changes.prints if changes.first else {}, names)
+        except LeakmonError as exc:
+            log.error("watch list fingerprints not read: %s", exc)
+            return 0
+        if changes.first:
+            log.info("watch list: fingerprints of %d entries recorded (first run: no retro-hunt)", len(names))
+            return 0
+        changed = list(changes.changed)
+        if changed:
+            # its own job (not the dispatcher's): a long retro-hunt must not hold alerts back
+            self.scheduler.add_job(self._job, id=f"retrohunt:{when}:{self.config_digest}", replace_existing=True,
+                                   args=["retro-hunt", lambda: self._retrohunt(changed, changes.prints), 3600.0])
+            if when == "start":
+                log.info("%d watch entries new or changed since the last run: retro-hunt over %d days",
+                         len(changed), self.config.health.retrohunt_days)
+        return len(changed)
 
     # ------------------------------------------------------------ config reload
 
@@ -268,8 +300,6 @@ class Daemon:
                               ("metrics.listen", old.metrics.listen, new.metrics.listen)):
             if was != now:
                 log.warning("config: %s changed; it takes effect at the next restart", key)
-        before = {w.name: w.matching_key() for w in old.watches}
-        changed = [w for w in new.watches if before.get(w.name) != w.matching_key()]
         matcher, watches = await asyncio.get_running_loop().run_in_executor(None, Engine.build_matcher, new)
         network = self.engine.network
         if new.network != old.network:
@@ -289,13 +319,10 @@ class Daemon:
                 self._schedule(src)
         for name in set(old_sources) - {s.name for s in new.sources}:
             self.scheduler.remove_job(f"poll:{name}")
-        if changed:
-            # its own job (not the dispatcher's): a long retro-hunt must not hold alerts back
-            self.scheduler.add_job(self._job, id=f"retrohunt:{self.config_digest}", replace_existing=True,
-                                   args=["retro-hunt", lambda: self._retrohunt(changed), 3600.0])
+        changed = await self._hunt_changes("reload")
         await self._ensure_commands()
         log.info("config reloaded: %d sources, %d watch entries (%d new or changed: retro-hunt over %d days)",
-                 len(new.sources), len(new.watches), len(changed), new.health.retrohunt_days)
+                 len(new.sources), len(new.watches), changed, new.health.retrohunt_days)
 
     def _later(self, close: Callable[[], Awaitable[None]]) -> None:
         """Close a replaced client once the polls that may still use it are done (or at stop)."""

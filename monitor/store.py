@@ -25,7 +25,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     source_state  source, last_poll, last_ok, consecutive_failures, last_error, failing_since,
                   health_alerted, had_items, last_item_id
     polls         id, source, started, duration, ok, error, items, new_items, hits
-    meta          key, value
+    meta          key, value (also the watch-list fingerprints: "watch-print:<entry name>")
 
 Reposts (v2): a new hit whose item's title is near-identical (:func:`near_identical`) to the
 title of an earlier hit of the SAME watch entry first seen in the last :data:`REPOST_WINDOW_DAYS`
@@ -82,6 +82,8 @@ _REPOST_CANDIDATES = 1000            # newest hits of the entry compared, at mos
 _NUMBER = re.compile(r"\d+")
 _CHUNK = 500                         # keys per "IN (...)" query, well under SQLite's variable limit
 _BUSY_TIMEOUT_MS = 10_000
+_PRINT_PREFIX, _PRINT_END = "watch-print:", "watch-print;"   # meta keys of watch fingerprints (";" follows ":")
+_PRINTS_RECORDED = "watch-prints-recorded"
 _TELEGRAM_ID = re.compile(r"^[A-Za-z0-9_]{1,64}/(\d{1,19})$")
 
 P = ParamSpec("P")
@@ -1003,6 +1005,32 @@ class Store:
             else:
                 self.db["meta"].upsert({"key": key, "value": value}, pk="key")
 
+    # ------------------------------------------------------------ watch-list fingerprints
+
+    @_guarded("watch prints")
+    def watch_prints(self) -> dict[str, str] | None:
+        """name -> fingerprint of each watch entry as last recorded; None when never recorded."""
+        if self._conn.execute("SELECT 1 FROM meta WHERE key = ?", (_PRINTS_RECORDED,)).fetchone() is None:
+            return None
+        rows = self._conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                                  (_PRINT_PREFIX, _PRINT_END)).fetchall()
+        return {key[len(_PRINT_PREFIX):]: value for key, value in rows}
+
+    @_guarded("record watch prints")
+    def record_watch_prints(self, prints: Mapping[str, str], keep: Iterable[str]) -> None:
+        """Record these fingerprints and forget those of entries not in ``keep`` (the config's names)."""
+        names = set(keep)
+        with self._write() as conn:
+            stale = [key for (key,) in conn.execute("SELECT key FROM meta WHERE key >= ? AND key < ?",
+                                                    (_PRINT_PREFIX, _PRINT_END))
+                     if key[len(_PRINT_PREFIX):] not in names]
+            conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in stale])
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                             [(_PRINT_PREFIX + name, value) for name, value in prints.items()])
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                         (_PRINTS_RECORDED, _ts(self._now())))
+
     # ------------------------------------------------------------ queries (CLI)
 
     @_guarded("hits")
@@ -1110,6 +1138,7 @@ _ASYNC_METHODS = frozenset({
     "save_retro_hits", "enqueue_text", "due_outbox", "mark_sent", "mark_retry", "mark_parked",
     "outbox_stats", "sent_times", "get_meta", "set_meta", "hits", "search", "polls", "prune",
     "integrity_check", "mute", "unmute", "mutes", "alerted_hit", "mark_false_positive",
+    "watch_prints", "record_watch_prints",
 })
 
 

@@ -200,3 +200,17 @@ def test_an_item_page_that_failed_once_is_fetched_at_the_next_poll(world) -> Non
     third = CliRunner().invoke(main, ["--config", str(config), "-v", "once", "--source", "forum-mybb"],
                                catch_exceptions=False)
     assert "(unchanged)" in third.output and site.paths().count(thread) == 2
+
+
+def test_once_retrohunts_an_entry_added_since_the_last_run_once(world) -> None:
+    _, config = world
+    assert cli(config, "once").exit_code == 0
+    config.write_text(config.read_text().replace("[[source]]", '[[watch]]\nname = "Escrow"\nterms = ["PM me"]\n\n'
+                                                  "[[source]]", 1), encoding="utf-8")
+    result = cli(config, "once")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(cli(config, "hits", "--format", "json", "--watch", "Escrow").stdout)
+    assert [(r["source"], r["item_id"], r["retro"]) for r in rows] == [("forum-mybb", "201", True)]
+    assert "France hospital patients 758k" in result.stdout        # alerted, with the retro-hunt mark
+    again = cli(config, "once")
+    assert "France hospital patients 758k" not in again.stdout       # hunted once, alerted once

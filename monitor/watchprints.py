@@ -1,0 +1,96 @@
+"""Fingerprints of watch entries, kept in the database between runs.
+
+An entry added or changed while leakmon was stopped must be retro-hunted at the next start, as a
+live reload would have done. Each entry's fingerprint covers what decides what it matches: its name,
+its terms, excludes and requires in their folded form (a change of case or accents that folds the same
+is no change), its regexes and its strictness. Severity, kind and chats are left out.
+
+The database holds the fingerprints as last recorded; an entry whose fingerprint differs (or that is
+not there) is "new or changed". Fingerprints are recorded once the retro-hunt of the entry is done,
+so a retro-hunt cut short by a stop is done again at the next start (its hits are stored once
+whatever happens: hits are keyed by post and entry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+from monitor.config import WatchEntry
+from monitor.normalize import match_forms
+
+if TYPE_CHECKING:
+    from monitor.store import AsyncStore
+
+log = logging.getLogger("leakmon.watch")
+
+
+def fingerprints(watches: Sequence[WatchEntry]) -> dict[str, str]:
+    """name -> fingerprint (hex sha256) of each entry. Terms are folded in bulk (100,000 entries
+    cost one fold per folding, not one per term)."""
+    folded: dict[bool, list[str]] = {False: [], True: []}
+    for w in watches:
+        folded[w.strict].extend((*w.terms, *w.exclude, *w.requires))
+    forms = {strict: iter(match_forms(terms, strict)) for strict, terms in folded.items()}
+    out: dict[str, str] = {}
+    for w in watches:
+        it = forms[w.strict]
+        terms = sorted({next(it) for _ in w.terms})
+        exclude = sorted({next(it) for _ in w.exclude})
+        requires = sorted({next(it) for _ in w.requires})
+        blob = json.dumps([w.name, terms, sorted(set(w.regex)), exclude, requires, w.strict],
+                          ensure_ascii=False, separators=(",", ":"))
+        out[w.name] = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return out
+
+
+@dataclass(frozen=True)
+class WatchChanges:
+    """What differs between the watch list and the fingerprints in the database."""
+
+    first: bool                          # nothing was ever recorded: record, hunt nothing
+    changed: tuple[WatchEntry, ...]      # new or changed entries, to retro-hunt
+    prints: Mapping[str, str]            # the fingerprints of the whole list
+
+
+async def watch_changes(store: "AsyncStore", watches: Sequence[WatchEntry]) -> WatchChanges:
+    """Compare ``watches`` with the recorded fingerprints (fingerprints computed off the event loop)."""
+    prints = await asyncio.get_running_loop().run_in_executor(None, fingerprints, list(watches))
+    recorded = await store.watch_prints()
+    if recorded is None:
+        return WatchChanges(True, (), prints)
+    return WatchChanges(False, tuple(w for w in watches if recorded.get(w.name) != prints[w.name]), prints)
+
+
+async def record(store: "AsyncStore", prints: Mapping[str, str], names: Sequence[str]) -> None:
+    """Record ``prints``; fingerprints of entries not in ``names`` (removed from the config) go."""
+    await store.record_watch_prints(dict(prints), list(names))
+
+
+async def hunt_changes(store: "AsyncStore", watches: Sequence[WatchEntry], days: int) -> int:
+    """For a one-shot command: retro-hunt the entries new or changed since the last recorded
+    fingerprints over ``days`` days, then record. Returns the new hits.
+
+    The first time (no fingerprints yet: a new database, or one written before fingerprints were
+    kept) the list is only recorded: what an earlier version already watched is not hunted again.
+    """
+    from monitor.retrohunt import retrohunt
+
+    changes = await watch_changes(store, watches)
+    names = [w.name for w in watches]
+    if changes.first:
+        await record(store, changes.prints, names)
+        log.info("watch list: fingerprints of %d entries recorded (first run: no retro-hunt)", len(names))
+        return 0
+    new_hits = 0
+    if changes.changed:
+        result = await retrohunt(store, changes.changed, days)
+        new_hits = result.new_hits
+        log.info("retro-hunt of %d watch entries new or changed since the last run: %d posts, %d new hits",
+                 len(changes.changed), result.posts, result.new_hits)
+    await record(store, changes.prints, names)
+    return new_hits
