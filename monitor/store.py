@@ -20,7 +20,8 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
                   end_pos, retro, first_seen, false_positive, repost_of (v2); UNIQUE(item_pk, watch)
     outbox        id, chat, kind (alert|repost|health|text), item_pk, hit_ids (JSON), payload (JSON),
                   state (pending|muted|sent|parked), created, attempts, next_attempt, last_error,
-                  sent_at, message_id, sent_batch
+                  sent_at, message_id, sent_batch, claim_owner (v3), claim_until (v3)
+    send_slots (v3) chat, at: when a message went (or was cleared to go) to a chat, by any process
     mutes (v2)    chat, watch, until, created; PRIMARY KEY(chat, watch)
     source_state  source, last_poll, last_ok, consecutive_failures, last_error, failing_since,
                   health_alerted, had_items, last_item_id
@@ -36,6 +37,12 @@ still pending or muted in that chat, then hands it out with ``reply_to`` = that 
 Mutes (v2): while (chat, watch) is muted, new alert rows of that entry for that chat are written
 in state ``muted`` (one row per watch entry, ``payload.muted_watch``); when the mute ends (its
 time passes, seen by ``due_outbox``, or ``unmute``) they become pending and go out, marked as held.
+
+Send claims (v3): a process sends an outbox row only after :meth:`Store.claim_send` gave it the row
+(owner + lease, taken in the write transaction that checks the row and the rate limits), so two
+processes on one database never send the same row; a claim whose lease ran out, or whose owner
+process on this machine is gone, can be taken by another sender. The same transaction reads and
+writes ``send_slots``, so the per-chat and overall rate limits hold across processes.
 
 Timestamps are stored as fixed-width ISO 8601 UTC strings (``2024-11-20T10:00:00.000000Z``), so
 they sort as text; datetimes in and out of the API are timezone-aware UTC (a naive datetime given
@@ -53,8 +60,10 @@ import json
 import logging
 import os
 import re
+import socket
 import sqlite3
 import threading
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -71,7 +80,7 @@ from monitor.normalize import match_form
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x4C4B4D4E          # "LKMN": marks the file as a leakmon database
 _TABLES = ("items", "hits", "outbox", "source_state", "polls", "meta", "mutes")
 REPOST_WINDOW_DAYS = 14              # a near-identical title within this many days is a repost
@@ -166,6 +175,20 @@ class OutboxStats:
 
 
 @dataclass(frozen=True)
+class SendClaim:
+    """The answer of :meth:`Store.claim_send`."""
+
+    granted: bool                        # the rows are this sender's until the lease ends: send now
+    wait_until: datetime | None = None   # not granted yet: ask again at this time (rate limit or pause)
+    paused: bool = False                 # wait_until is a 429 pause of all sending
+
+    @property
+    def lost(self) -> bool:
+        """The rows went elsewhere (sent, claimed by a live sender, muted, parked, rescheduled)."""
+        return not self.granted and self.wait_until is None
+
+
+@dataclass(frozen=True)
 class Mute:
     """Alerts of watch entry ``watch`` are held in chat ``chat`` until ``until`` (UTC)."""
 
@@ -242,6 +265,38 @@ def _last_item_id(old: str | None, items: Sequence[Item]) -> str | None:
         best = max(items, key=lambda it: int(_TELEGRAM_ID.match(it.item_id).group(1))).item_id  # type: ignore[union-attr]
         return _newer_item_id(old, best)
     return items[-1].item_id
+
+
+def claim_owner() -> str:
+    """A sender's name in claims: this machine, this process, and a random part (two dispatchers
+    in one process are two owners)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+def _owner_gone(owner: str | None) -> bool:
+    """Whether a claim's owner is certainly dead: a process of THIS machine that no longer exists.
+    An owner on another machine, or one whose pid exists, counts as alive (its lease decides)."""
+    if not owner:
+        return True
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:          # EPERM: it exists, under another user
+        return False
+    return False
+
+
+def _claim_live(owner: str | None, until: str | None, now: str) -> bool:
+    """A claim that still holds: its lease has not run out and its owner may be alive."""
+    return until is not None and until > now and not _owner_gone(owner)
 
 
 def _guarded(op: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -394,6 +449,8 @@ class Store:
                                  f"schema version {version} without the leakmon application id")
             if version < 2:
                 self._migrate_2()
+            if version < 3:
+                self._migrate_3()
 
     def _create_schema(self) -> None:
         """Schema version 1. Runs inside the opening BEGIN IMMEDIATE: two processes cannot race."""
@@ -450,6 +507,16 @@ class Store:
         conn.execute("CREATE INDEX idx_outbox_item_pk ON outbox (item_pk)")
         conn.execute("CREATE INDEX idx_outbox_state_chat ON outbox (state, chat)")
         conn.execute("PRAGMA user_version = 2")
+
+    def _migrate_3(self) -> None:
+        """Schema 2 -> 3 (in the opening transaction): send claims and the shared send log."""
+        conn = self._conn
+        conn.execute("ALTER TABLE outbox ADD COLUMN claim_owner TEXT")
+        conn.execute("ALTER TABLE outbox ADD COLUMN claim_until TEXT")
+        conn.execute("CREATE TABLE send_slots (chat TEXT NOT NULL, at TEXT NOT NULL)")
+        conn.execute("CREATE INDEX idx_send_slots_at ON send_slots (at)")
+        conn.execute("CREATE INDEX idx_send_slots_chat_at ON send_slots (chat, at)")
+        conn.execute("PRAGMA user_version = 3")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -819,12 +886,15 @@ class Store:
         """
         self._release_mutes(now)
         rows = self._conn.execute(
-            "SELECT o.id, o.chat, o.kind, o.created, o.attempts, o.hit_ids, o.payload FROM outbox o "
+            "SELECT o.id, o.chat, o.kind, o.created, o.attempts, o.hit_ids, o.payload, o.claim_owner, "
+            "o.claim_until FROM outbox o "
             "WHERE o.state = 'pending' AND o.next_attempt <= ? AND (o.kind != 'repost' OR NOT EXISTS ("
             "  SELECT 1 FROM outbox a WHERE a.item_pk = json_extract(o.payload, '$.first_item_pk') "
             "  AND a.chat = o.chat AND a.kind = 'alert' AND a.state IN ('pending', 'muted'))) "
             "ORDER BY o.created, o.id LIMIT ?",
             (_ts(now), max(0, limit))).fetchall()
+        # rows another sender is sending right now are not handed out (see claim_send)
+        rows = [row[:7] for row in rows if not _claim_live(row[7], row[8], _ts(now))]
         hit_lists = {row[0]: json.loads(row[5] or "[]") for row in rows}
         payloads = {row[0]: json.loads(row[6] or "{}") for row in rows}
         firsts = [p["first_hit"] for rid, p in payloads.items() if isinstance(p.get("first_hit"), int)]
@@ -855,6 +925,52 @@ class Store:
             (item_pk, chat, first_hit)).fetchone()
         return None if row is None else int(row[0])
 
+    @_guarded("claim send")
+    def claim_send(self, row_ids: Sequence[int], owner: str, chat: str, now: datetime, *, lease: float,
+                   pause_key: str | None = None,
+                   ready: Callable[[list[datetime], list[datetime]], datetime] | None = None) -> SendClaim:
+        """Take the rows of one message for ``owner`` until ``now + lease``, in ONE write transaction
+        that first checks them and the shared rate limits; granted means: send now.
+
+        Not granted, with no time, when a row is no longer pending and due, or another live sender
+        holds it. Not granted until a time when meta ``pause_key`` holds a pause (epoch seconds)
+        not yet over, or when ``ready(send times of everyone in the last second, of this chat in
+        the last minute)`` says later than ``now``; granted, the send is logged in ``send_slots``.
+        ``ready`` None (the console) means no rate limit.
+        """
+        ids = list(dict.fromkeys(row_ids))
+        stamp = _ts(now)
+        with self._write() as conn:
+            rows = conn.execute(f"SELECT state, next_attempt, claim_owner, claim_until FROM outbox "
+                                f"WHERE id IN ({_marks(len(ids))})", ids).fetchall() if ids else []
+            if len(rows) != len(ids) or any(
+                    state != "pending" or next_attempt > stamp
+                    or (until is not None and claimant != owner and _claim_live(claimant, until, stamp))
+                    for state, next_attempt, claimant, until in rows):
+                return SendClaim(False)
+            if pause_key is not None:
+                row = conn.execute("SELECT value FROM meta WHERE key = ?", (pause_key,)).fetchone()
+                try:
+                    pause = float(row[0]) if row and row[0] else 0.0
+                except ValueError:
+                    pause = 0.0
+                if pause > now.timestamp():
+                    return SendClaim(False, datetime.fromtimestamp(pause, timezone.utc), paused=True)
+            if ready is not None:
+                everyone = [_req_dt(at) for (at,) in conn.execute(
+                    "SELECT at FROM send_slots WHERE at > ? ORDER BY at", (_ts(now - timedelta(seconds=1)),))]
+                mine = [_req_dt(at) for (at,) in conn.execute(
+                    "SELECT at FROM send_slots WHERE chat = ? AND at > ? ORDER BY at",
+                    (chat, _ts(now - timedelta(seconds=60))))]
+                when = ready(everyone, mine)
+                if when > now:
+                    return SendClaim(False, when)
+                conn.execute("INSERT INTO send_slots (chat, at) VALUES (?, ?)", (chat, stamp))
+                conn.execute("DELETE FROM send_slots WHERE at < ?", (_ts(now - timedelta(minutes=5)),))
+            conn.executemany("UPDATE outbox SET claim_owner = ?, claim_until = ? WHERE id = ?",
+                             [(owner, _ts(now + timedelta(seconds=lease)), i) for i in ids])
+        return SendClaim(True)
+
     @_guarded("mark sent")
     def mark_sent(self, row_ids: Sequence[int], message_id: int | None, now: datetime) -> None:
         """Rows went out as ONE message (a digest may carry several rows): sent_times counts it once."""
@@ -864,22 +980,24 @@ class Store:
         batch = min(ids)
         with self._write() as conn:
             conn.executemany("UPDATE outbox SET state = 'sent', sent_at = ?, message_id = ?, sent_batch = ?, "
-                             "last_error = NULL WHERE id = ?", [(_ts(now), message_id, batch, i) for i in ids])
+                             "last_error = NULL, claim_owner = NULL, claim_until = NULL WHERE id = ?",
+                             [(_ts(now), message_id, batch, i) for i in ids])
 
     @_guarded("mark retry")
     def mark_retry(self, row_ids: Sequence[int], error: str, next_attempt: datetime) -> None:
         """A failed attempt: stays pending until ``next_attempt``; attempts += 1."""
         with self._write() as conn:
-            conn.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? "
-                             "WHERE id = ? AND state = 'pending'",
+            conn.executemany("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
+                             "claim_owner = NULL, claim_until = NULL WHERE id = ? AND state = 'pending'",
                              [(error, _ts(next_attempt), i) for i in dict.fromkeys(row_ids)])
 
     @_guarded("mark parked")
     def mark_parked(self, row_ids: Sequence[int], error: str) -> None:
         """A permanent refusal (e.g. chat not found): never retried, counted in outbox_stats."""
         with self._write() as conn:
-            conn.executemany("UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ? "
-                             "WHERE id = ? AND state = 'pending'", [(error, i) for i in dict.fromkeys(row_ids)])
+            conn.executemany("UPDATE outbox SET state = 'parked', attempts = attempts + 1, last_error = ?, "
+                             "claim_owner = NULL, claim_until = NULL WHERE id = ? AND state = 'pending'",
+                             [(error, i) for i in dict.fromkeys(row_ids)])
 
     @_guarded("outbox stats")
     def outbox_stats(self, now: datetime, chat: str | None = None) -> OutboxStats:
@@ -1138,7 +1256,7 @@ _ASYNC_METHODS = frozenset({
     "save_retro_hits", "enqueue_text", "due_outbox", "mark_sent", "mark_retry", "mark_parked",
     "outbox_stats", "sent_times", "get_meta", "set_meta", "hits", "search", "polls", "prune",
     "integrity_check", "mute", "unmute", "mutes", "alerted_hit", "mark_false_positive",
-    "watch_prints", "record_watch_prints",
+    "watch_prints", "record_watch_prints", "claim_send",
 })
 
 

@@ -22,7 +22,7 @@ from monitor.alerts.render import to_plain
 from monitor.alerts.telegram import TelegramSender
 from monitor.config import TelegramConfig, WatchEntry
 from monitor.items import Hit, Item
-from monitor.store import HitView, OutboxRow, OutboxStats
+from monitor.store import HitView, OutboxRow, OutboxStats, SendClaim
 from tests.fakebot import FakeBot, check_html, check_plain
 
 TOKEN = "5550001111:AAE-outbox_secret-token"
@@ -75,6 +75,8 @@ class FakeStore:
     rows: dict[int, _Row] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    claims: dict[int, str] = field(default_factory=dict)            # row -> owner, until marked
+    slots: list[tuple[str, datetime]] = field(default_factory=list)  # the shared send log
 
     def add(self, chat: str, kind: str = "alert", hits: Sequence[HitView] = (),
             payload: Mapping[str, object] | None = None) -> int:
@@ -90,13 +92,32 @@ class FakeStore:
         due = [r.row for r in self.rows.values() if r.state == "pending" and r.next_attempt <= now]
         return sorted(due, key=lambda r: (r.created, r.id))[:limit]
 
+    async def claim_send(self, row_ids: Sequence[int], owner: str, chat: str, now: datetime, *, lease: float,
+                         pause_key: str | None = None, ready: Any = None) -> SendClaim:
+        if any(self.rows[i].state != "pending" or self.rows[i].next_attempt > now
+               or self.claims.get(i, owner) != owner for i in row_ids):
+            return SendClaim(False)
+        pause = float(self.meta.get(pause_key or "", "0") or 0)
+        if pause > now.timestamp():
+            return SendClaim(False, datetime.fromtimestamp(pause, timezone.utc), paused=True)
+        if ready is not None:
+            when = ready([t for _, t in self.slots if t > now - timedelta(seconds=1)],
+                         [t for c, t in self.slots if c == chat and t > now - timedelta(seconds=60)])
+            if when > now:
+                return SendClaim(False, when)
+            self.slots.append((chat, now))
+        self.claims.update((i, owner) for i in row_ids)
+        return SendClaim(True)
+
     async def mark_sent(self, row_ids: Sequence[int], message_id: int | None, now: datetime) -> None:
         for i in row_ids:
+            self.claims.pop(i, None)
             self.rows[i] = replace(self.rows[i], state="sent", message_id=message_id, sent_at=now,
                                    batch=min(row_ids), error=None)
 
     async def mark_retry(self, row_ids: Sequence[int], error: str, next_attempt: datetime) -> None:
         for i in row_ids:
+            self.claims.pop(i, None)
             r = self.rows[i]
             if r.state == "pending":
                 self.rows[i] = replace(r, row=replace(r.row, attempts=r.row.attempts + 1), error=error,
@@ -104,6 +125,7 @@ class FakeStore:
 
     async def mark_parked(self, row_ids: Sequence[int], error: str) -> None:
         for i in row_ids:
+            self.claims.pop(i, None)
             if self.rows[i].state == "pending":
                 self.rows[i] = replace(self.rows[i], state="parked", error=error)
 

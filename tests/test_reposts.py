@@ -22,7 +22,7 @@ from monitor.alerts.telegram import TelegramSender
 from monitor.cli import main
 from monitor.config import TelegramConfig, WatchEntry
 from monitor.items import Hit, Item
-from monitor.store import AsyncStore, PollRecord, Store, near_identical, title_key
+from monitor.store import SCHEMA_VERSION, AsyncStore, PollRecord, Store, near_identical, title_key
 from tests.daemon_world import rss
 from tests.fakebot import FakeBot
 
@@ -266,11 +266,14 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
         db.execute("DROP INDEX idx_outbox_item_pk")
         db.execute("DROP INDEX idx_outbox_state_chat")
         db.execute("ALTER TABLE hits DROP COLUMN repost_of")
+        db.execute("DROP TABLE send_slots")                 # and the schema 3 parts
+        db.execute("ALTER TABLE outbox DROP COLUMN claim_owner")
+        db.execute("ALTER TABLE outbox DROP COLUMN claim_until")
         db.execute("PRAGMA user_version = 1")
     clock = Clock()
     store = Store(tmp_path / "old.db", clock=clock)
     try:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         save(store, "forum-a", "1", TITLE)
         save(store, "forum-b", "2", TITLE)
         assert [h.repost_of for h in store.hits()] == [store.hits()[1].id, None]

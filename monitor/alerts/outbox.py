@@ -15,6 +15,12 @@ happens on each failure:
 A row is marked sent only after Telegram answered, so a crash in between sends it again
 (at-least-once); nothing is ever dropped.
 
+Several processes may share one database (``run`` while an analyst runs ``once`` or ``retrohunt``).
+Right before each message, the store's ``claim_send`` gives this dispatcher its rows (a lease of
+:data:`LEASE` seconds) in the same transaction that checks the rate limits and the 429 pause against
+the send log all processes share: only one process sends a given row, and the limits hold for all
+of them together.
+
 Alert messages carry the triage keyboard (render.alert_buttons: "Mute 24h", "False positive";
 a digest only "Mute 24h" per watch entry); a "repost" row is the short "also seen on" message,
 sent as a reply to its group's first alert (``OutboxRow.reply_to``). Keyboards and replies go to
@@ -40,7 +46,7 @@ from monitor.alerts.render import (Button, alert_buttons, clip_plain, digest_but
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused)
-from monitor.store import OutboxRow
+from monitor.store import OutboxRow, SendClaim, claim_owner
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +62,11 @@ BACKOFF_BASE = 5.0
 BACKOFF_CAP = 900.0
 POLL = 1.0                   # drain: how often to look for rows another process made due
 REFUSAL_NOTICE_EVERY = 3600.0
+# How long a sender holds the rows of a message it was cleared to send. One send is bounded at 60 s
+# (3 x the sender's 20 s socket timeout) and one message may be sent up to five times in a row
+# (plain-text fallback, chat migrations), so a live sender never loses its claim mid-send. A
+# sender that crashed holds its rows this long at most, and not at all when it ran on this machine.
+LEASE = 300.0
 
 
 @dataclass(frozen=True)
@@ -153,6 +164,7 @@ class Dispatcher:
         self._wake: float | None = None          # earliest known time something becomes due
         self._refusal_noted: dict[str, float] = {}
         self._latencies: list[float] = []          # of the pass under way, for the metrics
+        self.owner = claim_owner()                 # this dispatcher's name in send claims
 
     # ------------------------------------------------------------ public
 
@@ -193,16 +205,31 @@ class Dispatcher:
         targets = {chat: await self._chat_id(chat) for chat in queues}
         window = await self._window(list(queues), now)
 
+        not_before: dict[str, float] = {}      # chat -> the store said: another sender went first
         while queues:
             now = self._clock()
             if self._pause_until > now:
                 break
-            ready, chat = min((self._ready(window, chat, targets[chat], now), chat) for chat in queues)
+            ready, chat = min((max(self._ready(window, chat, targets[chat], now), not_before.get(chat, now)), chat)
+                              for chat in queues)
             if ready > now:
                 await self._sleep(ready - now)
-            message = queues[chat].popleft()
+                now = self._clock()
+            message = queues[chat][0]
+            claim = await self._claim(message, targets[chat], now)
+            if claim.wait_until is not None:
+                until = max(_ts(claim.wait_until), now + 0.001)
+                if claim.paused:             # another process met a 429: nothing more to anyone
+                    self._pause_until = max(self._pause_until, until)
+                    self._note_wake(until)
+                    break
+                not_before[chat] = until
+                continue
+            queues[chat].popleft()
             if not queues[chat]:
                 del queues[chat]
+            if claim.lost:                   # sent, or being sent, by another process
+                continue
             outcome, targets[chat], reason = await self._deliver(message, targets[chat], window)
             count = len(message.rows)
             if outcome is _Outcome.SENT:
@@ -378,6 +405,20 @@ class Dispatcher:
                         seen = min(h.first_seen for h in row.hits).timestamp()
                         self._latencies.append(max(0.0, sent_at - seen))
                 return _Outcome.SENT, target, ""
+
+    async def _claim(self, message: _Message, target: int | str | None, now: float) -> SendClaim:
+        """Ask the store for the message's rows and a send slot under the shared rate limits."""
+        ids = [row.id for row in message.rows]
+        if self._local:          # the console: claims only, no Telegram limits
+            return await self.store.claim_send(ids, self.owner, message.chat, _dt(now), lease=LEASE)
+        group = target is not None and _is_group(target)
+
+        def ready(everyone: list[datetime], mine: list[datetime]) -> datetime:
+            shared = _Window(everyone=[_ts(t) for t in everyone], chats={message.chat: [_ts(t) for t in mine]})
+            return _dt(shared.ready_at(message.chat, group, now))
+
+        return await self.store.claim_send(ids, self.owner, message.chat, _dt(now), lease=LEASE,
+                                           pause_key=PAUSE_KEY, ready=ready)
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` failed ones: 5 s doubling, capped at 15 min,
