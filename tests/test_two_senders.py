@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -41,10 +42,8 @@ def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(si
         assert once.returncode == 0, once_out
         assert hunt.returncode == 0, hunt_out
         wait_for(lambda: _pending(db) == 0, 60, "an empty outbox")
-        # once and retrohunt found nothing left to send when they exited: the daemon may still
-        # have the last message on the wire; give a duplicate time to show up
+        # every row is marked sent; a second sender's copy, if any, would arrive within a second
         wait_for(lambda: len(bot.texts(SOC)) >= POSTS, 30, "every alert")
-        import time
         time.sleep(2)
     finally:
         code = daemon.stop(signal.SIGTERM)
@@ -57,11 +56,13 @@ def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(si
         rows = conn.execute("SELECT count(*), count(DISTINCT message_id) FROM outbox WHERE state = 'sent' "
                             "AND chat = 'soc'").fetchone()
     assert rows == (POSTS, POSTS)
-    # 1 message/s per chat across the processes: measured where Telegram would measure it (on arrival;
-    # the limit is applied at the moment of sending, loopback and scheduling add a few ms either way)
+    # 1 message/s per chat across the processes, measured where Telegram would measure it: on arrival.
+    # The limit is applied when a process is cleared to send; the time from there to the wire (a
+    # thread hop, building the request, a loaded machine) may differ between two processes by some
+    # tens of ms, hence the slack. Without a shared pace, two processes send 0.0x s apart.
     arrivals = sorted(m.t for m in messages)
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
-    assert min(gaps) >= 0.9, gaps
+    assert min(gaps) >= 0.8, gaps
 
 
 def _pending(db: Path) -> int:
