@@ -37,3 +37,16 @@ def test_corpus_case(matcher: Matcher, case: dict) -> None:
     for h in hits:  # offsets point into the stored (repaired) text, on the matched words
         field = repaired.title if h.field == "title" else repaired.text
         assert field is not None and 0 <= h.start < h.end <= len(field)
+
+
+def test_strict_entries_read_lookalikes_with_their_case() -> None:
+    strict = Matcher([WatchEntry(name="Compilation", terms=("Compilation of lawyers",), strict=True)], cache_dir=None)
+    hits = strict.match("\u0421ompilation of lawyers France", None)        # Cyrillic capital Es
+    assert [(h.watch, h.lookalike) for h in hits] == [("Compilation", True)]
+    assert strict.match("\u0441ompilation of lawyers France", None) == []  # small es: the case differs
+
+
+def test_regex_terms_see_the_same_reading() -> None:
+    m = Matcher([WatchEntry(name="Axicorp", regex=(r"axi\s?corp",))], cache_dir=None)
+    hits = m.match("dump of Axi\u0441orp", None)
+    assert [(h.watch, h.lookalike) for h in hits] == [("Axicorp", True)]

@@ -127,3 +127,26 @@ def test_check_fetch_show_prints_every_field_and_its_selector(site, tmp_path: Pa
     assert _run(config, "check", "--show").returncode == 2
     unknown = _run(config, "check", "--fetch", "--source", "nope")
     assert unknown.returncode == 2 and "no source named 'nope'" in unknown.stderr
+
+
+def test_alert_and_digest_say_when_the_match_went_through_lookalike_letters() -> None:
+    from datetime import datetime, timezone
+
+    from monitor.alerts.render import render_alert, render_digest
+    from monitor.items import Item
+    from monitor.store import HitView
+    from tests.fakebot import check_html
+
+    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+
+    def view(title: str, hit_id: int) -> HitView:
+        item = Item(source="tracker", item_id=str(hit_id), url="http://t.example/x", title=title, text=None)
+        start = title.index("xi") - 1
+        return HitView(id=hit_id, watch="Axicorp", kind="company", severity="high", terms=("Axicorp",),
+                       field="title", start=start, end=start + 7, retro=False, first_seen=now, item=item)
+
+    mixed, clean = view("Leak: Axi\u0441orp payroll", 1), view("Leak: Axicorp payroll", 2)
+    assert "matched through lookalike letters" in check_html(render_alert([mixed], retro=False))
+    assert "lookalike" not in check_html(render_alert([clean], retro=False))
+    digest = check_html(render_digest([[mixed]] + [[clean]] * 11)[0])
+    assert digest.count("matched through lookalike letters") == 1
