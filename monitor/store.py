@@ -433,6 +433,8 @@ class Store:
             conn.execute("PRAGMA query_only = ON")
             return
         with self._write():
+            # read again under the lock: another process may have created the schema meanwhile
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
                 raise StoreError(f"{self.path} was written by a newer leakmon (schema {version}; "

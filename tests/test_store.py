@@ -661,3 +661,18 @@ def test_async_store_open_in_a_thread_and_context_manager(tmp_path: Path) -> Non
             return len(await store.get_meta("k"))
 
     assert asyncio.run(scenario()) == 1
+
+
+def test_processes_creating_one_new_database_at_once_all_open_it(tmp_path: Path) -> None:
+    # `run`, `once` and `retrohunt` started together on a file that does not exist yet
+    path = tmp_path / "new.db"
+    script = textwrap.dedent(f"""
+        import sys, time
+        from monitor.store import Store
+        time.sleep(max(0.0, {__import__('time').time() + 1.0!r} - time.time()))   # start together
+        Store({str(path)!r}).close()
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+             for _ in range(6)]
+    errors = [p.communicate(timeout=60)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
