@@ -48,6 +48,12 @@ def _since(value: str | None) -> datetime | None:
         raise click.BadParameter(str(exc), param_hint="--since") from None
 
 
+def _NO_MASK(func: Any) -> Any:
+    """The --no-mask option of `hits` and `export`."""
+    return click.option("--no-mask", "no_mask", is_flag=True,
+                        help="Show personal data unmasked (local forensic use only; never for Telegram).")(func)
+
+
 def _guard(func):
     """Translate our errors at the edge: a config error exits 2 with its message, no traceback."""
     import functools
@@ -295,10 +301,14 @@ def status(opts: Options, fmt: str | None) -> None:
 @click.option("--limit", type=int, default=None, help="At most this many.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
               help="table on a terminal, json when piped.")
+@_NO_MASK
 @click.pass_obj
 @_guard
-def hits(opts: Options, since: str | None, watch: str | None, limit: int | None, fmt: str | None) -> None:
-    """Stored hits, newest first.
+def hits(opts: Options, since: str | None, watch: str | None, limit: int | None, fmt: str | None,
+         no_mask: bool) -> None:
+    """Stored hits, newest first, with their triage (claimed records, kinds of personal data).
+
+    Personal data in titles and snippets is masked unless --no-mask is given.
 
     \b
     Example:
@@ -310,7 +320,8 @@ def hits(opts: Options, since: str | None, watch: str | None, limit: int | None,
     config = opts.load()
     store = Store(config.storage.path, read_only=True)
     try:
-        rows = hit_rows(store.hits(since=_since(since), watch=watch, limit=limit))
+        rows = hit_rows(store.hits(since=_since(since), watch=watch, limit=limit),
+                        mask=config.privacy.mask and not no_mask)
     finally:
         store.close()
     fmt = _out_format(fmt, ("table", "json", "csv"))
@@ -484,10 +495,13 @@ async def _test_alert(config: Any, chat: str | None) -> int:
 @click.option("--since", default="7d", show_default=True, help="Hits first seen this recently.")
 @click.option("--watch", default=None, help="Only this watch entry.")
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "misp", "stix"]), required=True)
+@_NO_MASK
 @click.pass_obj
 @_guard
-def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
+def export(opts: Options, since: str, watch: str | None, fmt: str, no_mask: bool) -> None:
     """Hits for other tools: JSON, CSV, a MISP event or a STIX 2.1 bundle.
+
+    Personal data in titles and snippets is masked unless --no-mask is given.
 
     \b
     Example:
@@ -499,7 +513,7 @@ def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
     config = opts.load()
     store = Store(config.storage.path, read_only=True)
     try:
-        rows = hit_rows(store.hits(since=_since(since), watch=watch))
+        rows = hit_rows(store.hits(since=_since(since), watch=watch), mask=config.privacy.mask and not no_mask)
     finally:
         store.close()
     if fmt in ("json", "csv"):
@@ -508,6 +522,70 @@ def export(opts: Options, since: str, watch: str | None, fmt: str) -> None:
         from monitor.export import render_export
 
         click.echo(render_export(rows, fmt))
+
+
+@main.command()
+@click.pass_obj
+@_guard
+def prune(opts: Options) -> None:
+    """Apply the retention rules now ([privacy] keep_text, keep_evidence) and say what was erased.
+
+    Post texts older than keep_text are erased (full-text index and bytes in the file too);
+    titles, URLs, hits, masked snippets and triage figures stay. Evidence older than
+    keep_evidence is deleted. The daemon does the same every 6 hours.
+
+    \b
+    Example:
+        leakmon prune
+    """
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        result = store.prune(datetime.now(timezone.utc), keep_text=config.privacy.keep_text,
+                             keep_evidence=config.privacy.keep_evidence)
+    finally:
+        store.close()
+    click.echo(f"prune: {result}")
+
+
+@main.command()
+@click.argument("hit_id", type=int)
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="WARC file to write (default: hit-HIT_ID.warc.gz).")
+@click.pass_obj
+@_guard
+def evidence(opts: Options, hit_id: int, out_path: str | None) -> None:
+    """The raw pages kept for a hit, as a WARC 1.1 file (never masked, never sent anywhere).
+
+    Exit 1 when the hit has no evidence (a retro-hunt hit, or kept longer than keep_evidence).
+
+    \b
+    Example:
+        leakmon evidence 42 --out hit-42.warc.gz && warcio index hit-42.warc.gz
+    """
+    from monitor.evidence import write_warc
+    from monitor.store import Store
+
+    config = opts.load()
+    store = Store(config.storage.path)
+    try:
+        pages = store.evidence(hit_id)
+    finally:
+        store.close()
+    if pages is None:
+        _fail(f"no hit #{hit_id}", EXIT_USAGE)
+    if not pages:
+        _fail(f"no evidence kept for hit #{hit_id} (retro-hunt hits have none; evidence is kept "
+              f"{config.privacy.keep_evidence / 86400:g} days)", EXIT_FAILED)
+    path = out_path or f"hit-{hit_id}.warc.gz"
+    try:
+        with open(path, "wb") as out:
+            count = write_warc(pages, out, info={"leakmon-hit": str(hit_id)})
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
+    click.echo(f"{path}: {count} page(s) of hit #{hit_id}")
 
 
 def _echo_rows(rows: list[dict[str, Any]], fmt: str) -> None:

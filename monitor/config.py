@@ -43,6 +43,13 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    mask: bool = True                # personal data masked in alerts, bot replies, hits and exports
+    keep_text: float = 30 * 86400.0  # seconds: post text older than this is erased
+    keep_evidence: float = 90 * 86400.0   # seconds: raw pages of items that hit are kept this long
+
+
+@dataclass(frozen=True)
 class NetworkConfig:
     user_agent: str = DEFAULT_USER_AGENT
     timeout: float = 30.0            # seconds, whole request
@@ -143,6 +150,7 @@ class SourceConfig:
 class Config:
     file: str
     storage: StorageConfig = field(default_factory=StorageConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
@@ -309,6 +317,19 @@ def _storage(r: _Reader) -> StorageConfig:
     r.only(("path", "retention_days"))
     return StorageConfig(path=r.text("path", "leakmon.db"),
                          retention_days=r.positive_int("retention_days", 365))
+
+
+def _privacy(r: _Reader, storage: _Reader) -> PrivacyConfig:
+    r.only(("mask", "keep_text", "keep_evidence"))
+    keep_text = PrivacyConfig.keep_text
+    if "retention_days" in storage.table:
+        # the older name of keep_text, still accepted; two values for one rule would be a guess
+        if "keep_text" in r.table:
+            storage.fail("retention_days", "is the older name of privacy.keep_text: set only keep_text")
+        keep_text = storage.positive_int("retention_days", 365) * 86400.0
+    return PrivacyConfig(mask=r.get("mask", bool, True),
+                         keep_text=r.duration("keep_text", keep_text, minimum=1.0),
+                         keep_evidence=r.duration("keep_evidence", PrivacyConfig.keep_evidence, minimum=1.0))
 
 
 def _network(r: _Reader) -> NetworkConfig:
@@ -526,9 +547,10 @@ def _source(r: _Reader, network: NetworkConfig) -> SourceConfig:
 def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> Config:
     """Build a Config from parsed TOML. ``file`` names the file in error messages."""
     top = _Reader(file, "", data)
-    top.only(("storage", "network", "health", "telegram", "metrics", "watch", "watch_file", "source"))
+    top.only(("storage", "privacy", "network", "health", "telegram", "metrics", "watch", "watch_file", "source"))
     base = base or Path(".")
     storage = _storage(top.sub("storage"))
+    privacy = _privacy(top.sub("privacy"), top.sub("storage"))
     network = _network(top.sub("network"))
     health = _health(top.sub("health"))
     telegram = _telegram(top.sub("telegram"))
@@ -571,7 +593,7 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
             r.fail("name", f"duplicate source name {_show(src.name)} (also source[{seen[src.name]}])")
         seen[src.name] = i
         sources.append(src)
-    return Config(file=file, storage=storage, network=network, health=health, telegram=telegram,
+    return Config(file=file, storage=storage, privacy=privacy, network=network, health=health, telegram=telegram,
                   metrics=metrics, watches=tuple(watches), watch_files=tuple(watch_files),
                   sources=tuple(sources), files=tuple(dict.fromkeys(files)))
 

@@ -72,7 +72,8 @@ class Daemon:
             self.sender = make_sender(self.config.telegram)
             await start_sender(self.sender)
             stack.push_async_callback(lambda: self.sender.stop())
-            self.dispatcher = Dispatcher(self.store, self.sender, self.config.telegram)
+            self.dispatcher = Dispatcher(self.store, self.sender, self.config.telegram,
+                                         mask=self.config.privacy.mask)
             self.metrics = _start_metrics(self.config)
 
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
@@ -207,9 +208,11 @@ class Daemon:
                 await poller.stop()
 
     async def _prune(self) -> None:
-        removed = await self.store.prune(self.config.storage.retention_days, datetime.now(timezone.utc))
-        if removed:
-            log.info("pruned the text of %d posts older than %d days", removed, self.config.storage.retention_days)
+        privacy = self.config.privacy
+        result = await self.store.prune(datetime.now(timezone.utc), keep_text=privacy.keep_text,
+                                        keep_evidence=privacy.keep_evidence)
+        if result.texts or result.evidence:
+            log.info("retention: %s", result)
 
     async def _retrohunt(self, watches: list[Any], prints: Mapping[str, str]) -> None:
         """Match stored posts against new or changed entries; their hits go out marked retro-hunt.
@@ -310,8 +313,9 @@ class Daemon:
             await self._stop_commands()          # a new token, API or chat list: start afresh
             old_sender, self.sender = self.sender, make_sender(new.telegram)
             await start_sender(self.sender)
-            self.dispatcher = Dispatcher(self.store, self.sender, new.telegram)
+            self.dispatcher = Dispatcher(self.store, self.sender, new.telegram, mask=new.privacy.mask)
             self._later(old_sender.stop)
+        self.dispatcher.mask = new.privacy.mask
         self.config = new
         old_sources = {s.name: s for s in old.sources}
         for src in new.sources:

@@ -17,6 +17,13 @@ def render_export(rows: Sequence[dict[str, Any]], fmt: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}")
 
 
+def _triage(row: dict[str, Any]) -> str:
+    """The triage of a hit record in words: claimed records and kinds of personal data."""
+    records = f'{row["records"]:,} records claimed' if row.get("records") is not None else "no record count"
+    data = ", ".join(row.get("data") or ()) or "none seen or claimed"
+    return f"{records}; personal data: {data}"
+
+
 def misp_event(rows: Sequence[dict[str, Any]]) -> str:
     """One MISP event: a url attribute per hit (title as comment), the watched names as tags."""
     from pymisp import MISPEvent, MISPObject
@@ -37,7 +44,8 @@ def misp_event(rows: Sequence[dict[str, Any]]) -> str:
             event.add_attribute("url", r["url"], category="External analysis", to_ids=False,
                                 comment=(r["title"] or "")[:250], Tag=[{"name": t} for t in tags])
         obj = MISPObject("annotation", standalone=False)
-        obj.add_attribute("text", value=f'{r["watch"]} ({", ".join(r["terms"])}) named in "{r["title"]}"')
+        obj.add_attribute("text", value=f'{r["watch"]} ({", ".join(r["terms"])}) named in "{r["title"]}"; '
+                                        f'{_triage(r)}')
         obj.add_attribute("type", value="Other")
         obj.comment = f'leakmon hit {r["id"]}, first seen {r["first_seen"]}'
         event.add_object(obj)
@@ -60,7 +68,7 @@ def stix_bundle(rows: Sequence[dict[str, Any]]) -> str:
         note = stix2.Note(
             abstract=f'{r["watch"]} named on {r["source"]}',
             content=f'{r["title"]}\nterms: {", ".join(r["terms"])}\nseverity: {r["severity"]}\n'
-                    f'first seen: {r["first_seen"]}' + (" (retro-hunt)" if r["retro"] else ""),
+                    f'first seen: {r["first_seen"]}' + (" (retro-hunt)" if r["retro"] else "") + f"\n{_triage(r)}",
             object_refs=note_refs or [identity.id], labels=[r["watch"]], created_by_ref=identity.id,
         )
         objects.append(note)

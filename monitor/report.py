@@ -38,6 +38,8 @@ def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
 
 
 def _flat(value: Any) -> Any:
+    if isinstance(value, dict):
+        return "; ".join(f"{k} x{v}" for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return "; ".join(str(v) for v in value)
     if isinstance(value, bool):
@@ -76,17 +78,37 @@ def ago(value: datetime | None, now: datetime | None = None) -> str:
     return f"{int(max(seconds, 0))}s ago"
 
 
-def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
-    """HitView -> the public record of `hits` and `export`."""
+def hit_rows(hits: Iterable[Any], *, mask: bool = True) -> list[dict[str, Any]]:
+    """HitView -> the public record of `hits` and `export`.
+
+    ``records`` and ``data`` are the triage of the item (claimed record count, kinds of personal
+    data seen or claimed), ``data_seen`` the counts found in its sample. Title, author and
+    snippet have their personal data masked unless ``mask`` is False (local forensic use).
+    """
+    from monitor.privacy import mask_text, masked_snippet
+    from monitor.triage import assess
+
     rows = []
     for h in hits:
         item = h.item
+        terms = list(h.terms)
+        triage = h.triage or assess(item.title, item.text)
+        source_text = (item.text if h.field == "text" else item.title) or ""
+        if mask:
+            snippet = h.snippet or (masked_snippet(source_text, h.start, h.end, terms) if source_text else "")
+            title, author = mask_text(item.title or "", terms), mask_text(item.author or "", terms) or None
+        else:
+            snippet = masked_snippet(source_text, h.start, h.end, terms, mask=False) if source_text else h.snippet
+            title, author = item.title, item.author
         rows.append({
             "id": h.id, "watch": h.watch, "kind": h.kind, "severity": h.severity,
-            "term": h.terms[0] if h.terms else None, "terms": list(h.terms),
-            "source": item.source, "item_id": item.item_id, "url": item.url, "title": item.title,
-            "author": item.author, "date": iso(item.date), "first_seen": iso(h.first_seen),
+            "term": h.terms[0] if h.terms else None, "terms": terms,
+            "source": item.source, "item_id": item.item_id, "url": item.url, "title": title,
+            "author": author, "date": iso(item.date), "first_seen": iso(h.first_seen),
             "retro": bool(h.retro), "false_positive": bool(getattr(h, "false_positive", False)),
+            # triage: claimed records, kinds of personal data seen or claimed (counts of those seen)
+            "records": triage.records, "data": triage.data, "data_seen": dict(triage.seen),
+            "snippet": snippet or "",
             # the match went through lookalike letters (Cyrillic or Greek in a Latin word)
             "lookalike": hit_lookalike(h),
             # repost grouping: the group is named by its first hit; repost_of is None on that one
@@ -96,5 +118,5 @@ def hit_rows(hits: Iterable[Any]) -> list[dict[str, Any]]:
     return rows
 
 
-HIT_COLUMNS = ("id", "first_seen", "severity", "watch", "term", "source", "title", "url", "retro",
-               "false_positive", "group")
+HIT_COLUMNS = ("id", "first_seen", "severity", "watch", "term", "source", "title", "url", "records", "data",
+               "retro", "false_positive", "group")

@@ -64,7 +64,7 @@ async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Disp
     sender = make_sender(config.telegram)
     await start_sender(sender)
     try:
-        yield Dispatcher(store, sender, config.telegram)
+        yield Dispatcher(store, sender, config.telegram, mask=config.privacy.mask)
     finally:
         await sender.stop()
 

@@ -75,12 +75,17 @@ import sqlite_utils
 
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
+from monitor.evidence import PageRecord
 from monitor.items import Hit, Item, is_cut_of
 from monitor.normalize import match_form
+from monitor.privacy import masked_snippet
+from monitor.store_privacy import PruneResult, evidence_of_hit, migrate_privacy, save_evidence, scrub
+from monitor.store_privacy import prune as prune_rows
+from monitor.triage import Triage, assess
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4C4B4D4E          # "LKMN": marks the file as a leakmon database
 _TABLES = ("items", "hits", "outbox", "source_state", "polls", "meta", "mutes")
 REPOST_WINDOW_DAYS = 14              # a near-identical title within this many days is a repost
@@ -150,6 +155,8 @@ class HitView:
     item: Item
     false_positive: bool = False
     repost_of: int | None = None         # the first hit of its repost group, None for a first sighting
+    snippet: str | None = None           # the masked text around the match, kept after the text is erased
+    triage: Triage | None = None         # claimed records and kinds of personal data (of the item)
 
 
 @dataclass(frozen=True)
@@ -319,7 +326,7 @@ def _guarded(op: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 _ITEM_COLUMNS = "i.source, i.item_id, i.url, i.title, i.text, i.author, i.date"
 _HIT_COLUMNS = ("h.id, h.watch, h.kind, h.severity, h.terms, h.field, h.start_pos, h.end_pos, h.retro, "
-                "h.first_seen, h.false_positive, h.repost_of, " + _ITEM_COLUMNS)
+                "h.first_seen, h.false_positive, h.repost_of, " + _ITEM_COLUMNS + ", h.snippet, i.triage")
 
 
 def _item(row: Sequence[Any]) -> Item:
@@ -332,7 +339,8 @@ def _hit_view(row: Sequence[Any]) -> HitView:
     (hid, watch, kind, severity, terms, fld, start, end, retro, first_seen, fp, repost_of) = row[:12]
     return HitView(id=hid, watch=watch, kind=kind, severity=severity, terms=tuple(json.loads(terms)),
                    field=fld, start=start, end=end, retro=bool(retro), first_seen=_req_dt(first_seen),
-                   item=_item(row[12:]), false_positive=bool(fp), repost_of=repost_of)
+                   item=_item(row[12:19]), false_positive=bool(fp), repost_of=repost_of,
+                   snippet=row[19], triage=Triage.from_json(row[20]))
 
 
 # ---------------------------------------------------------------- repost grouping
@@ -426,6 +434,9 @@ class Store:
             conn.execute("PRAGMA journal_mode = WAL")   # must run outside a transaction
         conn.execute("PRAGMA synchronous = NORMAL")     # durable against process crash in WAL (see above)
         conn.execute("PRAGMA foreign_keys = ON")
+        # Erased text is overwritten with zeros, not just unlinked: a copy of the file made after
+        # pruning holds no trace of it (see monitor.store_privacy).
+        conn.execute("PRAGMA secure_delete = ON")
         self.db = sqlite_utils.Database(conn, execute_plugins=False)
         if self._read_only and app_id == APPLICATION_ID and \
                 conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
@@ -453,6 +464,8 @@ class Store:
                 self._migrate_2()
             if version < 3:
                 self._migrate_3()
+            if version < 4:
+                migrate_privacy(conn)
 
     def _create_schema(self) -> None:
         """Schema version 1. Runs inside the opening BEGIN IMMEDIATE: two processes cannot race."""
@@ -590,15 +603,15 @@ class Store:
         order += sorted(n for n in states if n not in listed)
         return [self._status(n, states.get(n), seen.get(n, 0)) for n in order]
 
-    def _lookup(self, source: str, ids: Sequence[str]) -> dict[str, tuple[int, str | None, str | None]]:
-        """item_id -> (pk, title, text) for the stored ones among ``ids``."""
-        found: dict[str, tuple[int, str | None, str | None]] = {}
+    def _lookup(self, source: str, ids: Sequence[str]) -> dict[str, tuple[int, str | None, str | None, bool]]:
+        """item_id -> (pk, title, text, text erased by retention) for the stored ones among ``ids``."""
+        found: dict[str, tuple[int, str | None, str | None, bool]] = {}
         for part in _chunks(list(dict.fromkeys(ids))):
             cur = self._conn.execute(
-                f"SELECT item_id, id, title, text FROM items WHERE source = ? AND item_id IN ({_marks(len(part))})",
-                (source, *part))
-            for item_id, pk, title, text in cur:
-                found[item_id] = (pk, title, text)
+                f"SELECT item_id, id, title, text, erased IS NOT NULL FROM items "
+                f"WHERE source = ? AND item_id IN ({_marks(len(part))})", (source, *part))
+            for item_id, pk, title, text, erased in cur:
+                found[item_id] = (pk, title, text, bool(erased))
         return found
 
     @_guarded("known ids")
@@ -607,11 +620,13 @@ class Store:
         return set(self._lookup(source, ids))
 
     @staticmethod
-    def _changed(item: Item, title: str | None, text: str | None) -> bool:
+    def _changed(item: Item, title: str | None, text: str | None, erased: bool = False) -> bool:
         # text None = "unknown this poll": only the title can tell a change.
         # A listing that cuts long titles ("Orang…") does not undo the whole title of the item page.
+        # A text erased by retention is not a change either (the listing still showing the post
+        # must not store it again).
         same_title = item.title == (title or "") or is_cut_of(item.title, title)
-        return not same_title or (item.text is not None and item.text != text)
+        return not same_title or (item.text is not None and not erased and item.text != text)
 
     @_guarded("to_match")
     def to_match(self, source: str, items: Sequence[Item]) -> list[Item]:
@@ -627,21 +642,23 @@ class Store:
             known = stored.get(item.item_id)
             if known is None:
                 out.append(item)
-            elif self._changed(item, known[1], known[2]):
+            elif self._changed(item, known[1], known[2], known[3]):
                 out.append(item if item.text is not None else replace(item, text=known[2]))
         return out
 
     @_guarded("save poll")
     def save_poll(self, poll: PollRecord, items: Sequence[Item], hits: Mapping[str, Sequence[Hit]],
                   watches: Mapping[str, WatchEntry], *, failure_threshold: int,
-                  health_chats: Sequence[str]) -> SaveResult:
+                  health_chats: Sequence[str], evidence: Mapping[str, Sequence[PageRecord]] | None = None
+                  ) -> SaveResult:
         """Store everything one poll learned in ONE transaction (see the module docstring).
 
         New items are inserted, changed ones updated (text None keeps the stored text); ``hits``
         (item_id -> hits) become hit rows when the item did not match that watch entry before,
         and each item's new hits make one alert outbox row per chat. The poll log, the source
         state and, on a health transition, one health row per health chat go in with them.
-        ``health_event`` reports the transition even when ``health_chats`` is empty.
+        ``health_event`` reports the transition even when ``health_chats`` is empty. ``evidence``
+        (item_id -> the pages fetched for it) is kept for the items that hit, in the same transaction.
         """
         for item in items:
             if item.source != poll.source:
@@ -658,16 +675,17 @@ class Store:
                 if known is None:
                     new_rows.append((poll.source, it.item_id, it.url, it.title, it.text, it.author,
                                      _opt_ts(it.date), now, now))
-                elif self._changed(it, known[1], known[2]):
+                elif self._changed(it, known[1], known[2], known[3]):
                     title = known[1] if is_cut_of(it.title, known[1]) else it.title
-                    changed_rows.append((it.url, title, it.text, it.author, _opt_ts(it.date), now, known[0]))
+                    changed_rows.append((it.url, title, None if known[3] else it.text, it.author, _opt_ts(it.date),
+                                         now, known[0]))
             # One executemany per kind of row, no per-item commit: ~15 us/item (DESIGN 4).
             conn.executemany(
                 "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, first_seen, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows)
             conn.executemany(
                 "UPDATE items SET url = ?, title = ?, text = coalesce(?, text), author = coalesce(?, author), "
-                "date = coalesce(?, date), updated = ? WHERE id = ?", changed_rows)
+                "date = coalesce(?, date), updated = ?, triage = NULL WHERE id = ?", changed_rows)
             pks = {k: v[0] for k, v in self._lookup(poll.source, [*(it.item_id for it in unique), *hits]).items()}
             pairs = []
             for item_id, item_hits in hits.items():
@@ -677,6 +695,9 @@ class Store:
                     continue
                 pairs.extend((pk, h) for h in item_hits)
             new_hits, alerts = self._insert_hits(pairs, watches, retro=False, now=now)
+            for item_id in hits:
+                if evidence and item_id in evidence and item_id in pks:
+                    save_evidence(conn, pks[item_id], evidence[item_id])
             health_event = self._record_poll(poll, unique, len(new_rows), new_hits, now,
                                              failure_threshold=failure_threshold, health_chats=health_chats)
         return SaveResult(new_items=len(new_rows), changed_items=len(changed_rows), new_hits=new_hits,
@@ -697,6 +718,7 @@ class Store:
         muted = set(conn.execute("SELECT chat, watch FROM mutes WHERE until > ?", (now,)).fetchall()) \
             if pairs else set()
         titles: dict[int, str] = {}
+        triages: dict[int, tuple[Triage, str, str]] = {}
         # (item pk, chat, first hit of the group or None, muted watch or None) -> hit ids
         routes: dict[tuple[int, str, int | None, str | None], list[int]] = {}
         group_items: dict[int, int] = {}           # first hit -> its item pk
@@ -711,15 +733,20 @@ class Store:
             if pk not in titles:
                 row = conn.execute("SELECT title FROM items WHERE id = ?", (pk,)).fetchone()
                 titles[pk] = title_key(row[0] if row else "")
+            if pk not in triages:
+                triages[pk] = self._triage(pk)
+            triage, title, text = triages[pk]
+            severity = triage.severity(watch.severity if watch else "medium")
+            snippet = masked_snippet(text if hit.field == "text" else title, hit.start, hit.end, hit.terms)
             first = self._repost_of(pk, hit.watch, titles[pk], now)
             if first is not None:
                 group_items[first[0]] = first[1]
             cur = conn.execute(
                 "INSERT OR IGNORE INTO hits (item_pk, watch, kind, severity, terms, field, start_pos, end_pos, "
-                "retro, first_seen, false_positive, repost_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
-                (pk, hit.watch, watch.kind if watch else "other", watch.severity if watch else "medium",
+                "retro, first_seen, false_positive, repost_of, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                (pk, hit.watch, watch.kind if watch else "other", severity,
                  json.dumps(list(hit.terms), ensure_ascii=False), hit.field, hit.start, hit.end,
-                 int(retro), now, first[0] if first else None))
+                 int(retro), now, first[0] if first else None, snippet))
             if cur.rowcount != 1:
                 continue
             new_hits += 1
@@ -739,6 +766,17 @@ class Store:
             "INSERT INTO outbox (chat, kind, item_pk, hit_ids, payload, state, created, attempts, next_attempt) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         return new_hits, len(rows)
+
+    def _triage(self, pk: int) -> tuple[Triage, str, str]:
+        """(triage, title, text) of an item about to get a hit: the stored triage, or computed now
+        and stored (once per item; a changed text clears it), so alert, hits and exports agree."""
+        row = self._conn.execute("SELECT title, text, triage FROM items WHERE id = ?", (pk,)).fetchone()
+        title, text, stored = (row[0] or "", row[1] or "", row[2]) if row else ("", "", None)
+        triage = Triage.from_json(stored)
+        if triage is None:
+            triage = assess(title, text)
+            self._conn.execute("UPDATE items SET triage = ? WHERE id = ?", (triage.to_json(), pk))
+        return triage, title, text
 
     def _repost_of(self, pk: int, watch: str, key: str, now: str) -> tuple[int, int] | None:
         """(first hit, its item pk) of the group an item's new hit for ``watch`` joins, or None.
@@ -1227,17 +1265,21 @@ class Store:
                 for s, st, d, ok, e, n in cur]
 
     @_guarded("prune")
-    def prune(self, retention_days: int, now: datetime) -> int:
-        """Empty the text of items first seen more than ``retention_days`` ago (the FTS index
-        follows through its trigger); titles and hits are kept. Poll log rows and sent outbox rows
-        older than that go too. Returns how many items were emptied."""
-        cutoff = _ts(now - timedelta(days=retention_days))
+    def prune(self, now: datetime, *, keep_text: float, keep_evidence: float) -> PruneResult:
+        """Apply the retention rules (durations in seconds): erase the text of posts first seen
+        longer than ``keep_text`` ago (FTS rows and bytes too; titles, URLs, hits, snippets and
+        triage stay), delete evidence older than ``keep_evidence``, and poll log rows and sent
+        outbox rows older than ``keep_text``. See monitor.store_privacy for how the bytes go."""
+        text_cutoff = _ts(now - timedelta(seconds=keep_text))
+        evidence_cutoff = _ts(now - timedelta(seconds=keep_evidence))
         with self._write() as conn:
-            emptied = conn.execute("UPDATE items SET text = '' WHERE first_seen < ? AND text IS NOT NULL "
-                                   "AND text != ''", (cutoff,)).rowcount
-            conn.execute("DELETE FROM polls WHERE started < ?", (cutoff,))
-            conn.execute("DELETE FROM outbox WHERE state = 'sent' AND sent_at < ?", (cutoff,))
-        return emptied
+            result = prune_rows(conn, text_cutoff, evidence_cutoff, _ts(now))
+        return replace(result, vacuumed=scrub(self._conn, result))
+
+    @_guarded("evidence")
+    def evidence(self, hit_id: int) -> list[PageRecord] | None:
+        """The raw pages kept for a hit's item (listing first); None when there is no such hit."""
+        return evidence_of_hit(self._conn, hit_id)
 
     @_guarded("integrity check")
     def integrity_check(self) -> str:
@@ -1257,7 +1299,7 @@ _ASYNC_METHODS = frozenset({
     "source_status", "all_status", "known_ids", "to_match", "save_poll", "count_posts",
     "save_retro_hits", "enqueue_text", "due_outbox", "mark_sent", "mark_retry", "mark_parked",
     "outbox_stats", "sent_times", "get_meta", "set_meta", "hits", "search", "polls", "prune",
-    "integrity_check", "mute", "unmute", "mutes", "alerted_hit", "mark_false_positive",
+    "integrity_check", "evidence", "mute", "unmute", "mutes", "alerted_hit", "mark_false_positive",
     "watch_prints", "record_watch_prints", "claim_send",
 })
 

@@ -269,11 +269,15 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
         db.execute("DROP TABLE send_slots")                 # and the schema 3 parts
         db.execute("ALTER TABLE outbox DROP COLUMN claim_owner")
         db.execute("ALTER TABLE outbox DROP COLUMN claim_until")
+        db.execute("DROP TABLE evidence")                    # and what schema 4 added
+        db.execute("ALTER TABLE items DROP COLUMN triage")
+        db.execute("ALTER TABLE items DROP COLUMN erased")
+        db.execute("ALTER TABLE hits DROP COLUMN snippet")
         db.execute("PRAGMA user_version = 1")
     clock = Clock()
     store = Store(tmp_path / "old.db", clock=clock)
     try:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
         save(store, "forum-a", "1", TITLE)
         save(store, "forum-b", "2", TITLE)
         assert [h.repost_of for h in store.hits()] == [store.hits()[1].id, None]

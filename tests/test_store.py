@@ -456,12 +456,13 @@ def test_prune_empties_old_text_keeps_titles_and_hits(store: Store, clock: Clock
     save(store, [item(1, "Mediboard leak", "old secret body")], {"1": [hit("Mediboard", fld="title")]})
     clock.advance(days=400)
     save(store, [item(2, "recent thread", "fresh secret body")])
-    assert store.prune(365, clock.now) == 1
-    assert store.prune(365, clock.now) == 0
+    year = 365 * 86400.0
+    assert store.prune(clock.now, keep_text=year, keep_evidence=year).texts == 1
+    assert store.prune(clock.now, keep_text=year, keep_evidence=year).texts == 0
     assert [i.item_id for i, _ in store.search("secret")] == ["2"]      # the FTS index followed
     assert [i.item_id for i, _ in store.search("Mediboard")] == ["1"]   # the title stays searchable
     [view] = store.hits()
-    assert view.watch == "Mediboard" and view.item.title == "Mediboard leak" and view.item.text == ""
+    assert view.watch == "Mediboard" and view.item.title == "Mediboard leak" and view.item.text is None
     assert store.integrity_check() == "ok"
 
 

@@ -31,6 +31,7 @@ from monitor.alerts.render import (MUTE_HOURS, Button, alert_buttons, format_whe
 from monitor.config import Config, WatchEntry, parse_duration
 from monitor.errors import DeliveryError, DeliveryTransient
 from monitor.normalize import match_form
+from monitor.privacy import mask_text
 from monitor.store import HitView
 
 log = logging.getLogger("leakmon.commands")
@@ -160,6 +161,11 @@ class Responder:
                 return found[0]
         return None
 
+    def _mask(self) -> bool:
+        """[privacy] mask of the config in force (masking is on unless the config turns it off)."""
+        privacy = getattr(self._config(), "privacy", None)
+        return bool(getattr(privacy, "mask", True))
+
     def _routed_here(self, chat: str) -> list[str]:
         return [w.name for w in self._config().watches if chat in w.chats]
 
@@ -242,7 +248,7 @@ class Responder:
             if h.false_positive:
                 marks.append("🚫 false positive")
             blocks.append(f"{severity_mark(h.severity)} <b>{safe(h.watch, 60)}</b> · "
-                          f"{linked_title(h.item.title, h.item.url, 150)}\n"
+                          f"{linked_title(h.item.title, h.item.url, 150, mask=self._mask(), terms=h.terms)}\n"
                           f"    📡 {safe(h.item.source, 60)} · {' · '.join(marks)}")
         return join_lines(blocks)
 
@@ -258,7 +264,7 @@ class Responder:
             return f"No stored post{scope} matches {safe(args, 100)}."
         blocks = [f"🔎 <b>{len(found)} stored posts</b> for {safe(args, 100)}"]
         for item, first_seen in found:
-            blocks.append(f"📰 {linked_title(item.title, item.url, 150)}\n"
+            blocks.append(f"📰 {linked_title(item.title, item.url, 150, mask=self._mask(), terms=args.split())}\n"
                           f"    📡 {safe(item.source, 60)} · {format_when(first_seen)}")
         return join_lines(blocks)
 
@@ -325,7 +331,8 @@ class Responder:
         refs = ", ".join(f"#{h.id}" for h in hits)
         tips = []
         for h in hits:
-            tips.append(f"{h.watch}: exclude = [{json.dumps(suggest_exclude(h), ensure_ascii=False)}]")
+            phrase = mask_text(suggest_exclude(h), h.terms) if self._mask() else suggest_exclude(h)
+            tips.append(f"{h.watch}: exclude = [{json.dumps(phrase, ensure_ascii=False)}]")
         text = f"🚫 Recorded as a false positive ({refs}). To stop such alerts add to the entry " + "; ".join(tips)
         buttons = alert_buttons(row_id, hits)
         buttons[-1] = [("✅ False positive recorded", f"fp:{row_id}")]

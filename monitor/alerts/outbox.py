@@ -150,8 +150,9 @@ class Dispatcher:
     def __init__(self, store: Any, sender: Sender, telegram_config: TelegramConfig, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, mask: bool = True) -> None:
         self.store = store
+        self.mask = mask             # [privacy] mask: personal data masked in what is sent
         self.sender = sender
         self.config = telegram_config
         self._clock = clock
@@ -312,7 +313,7 @@ class Dispatcher:
         alerts = [(p, r) for p, r in rows if r.kind == "alert" and r.hits]
         if len(alerts) > DIGEST_THRESHOLD:
             try:
-                packed = pack_digest([r.hits for _, r in alerts])
+                packed = pack_digest([r.hits for _, r in alerts], mask=self.mask)
             except Exception as exc:   # a renderer bug must not stop the other chats
                 log.exception("digest for chat %r failed to render", chat)
                 broken.extend((r, f"render failed: {exc!r}") for _, r in alerts)
@@ -325,7 +326,7 @@ class Dispatcher:
             for position, row in alerts:
                 try:
                     html = render_alert(row.hits, retro=any(h.retro for h in row.hits),
-                                        held=bool(row.payload.get("muted_watch")))
+                                        held=bool(row.payload.get("muted_watch")), mask=self.mask)
                 except Exception as exc:
                     log.exception("outbox row %s failed to render", row.id)
                     broken.append((row, f"render failed: {exc!r}"))
@@ -336,7 +337,7 @@ class Dispatcher:
                 continue
             try:
                 if row.kind == "repost":
-                    messages.append(_Message(chat, [row], render_repost(row.hits, row.payload), position,
+                    messages.append(_Message(chat, [row], render_repost(row.hits, row.payload, mask=self.mask), position,
                                              alert_buttons(row.id, row.hits), row.reply_to))
                     continue
                 html = render_health(row.payload) if row.kind == "health" else render_text(row.payload)

@@ -25,8 +25,10 @@ from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
+from monitor.privacy import MAX_SCAN, mask_text
 from monitor.repair import hit_lookalike
 from monitor.store import HitView
+from monitor.triage import Triage, assess
 
 MAX_MESSAGE = 4096          # Telegram's limit, in UTF-16 code units of the visible text
 ELLIPSIS = "…"
@@ -237,9 +239,14 @@ def _terms(hits: Sequence[HitView], b: _Budget) -> str:
     return _joined(terms, b.term, b.terms, lambda s: f"<i>{s}</i>")
 
 
-def _title_html(hits: Sequence[HitView], b: _Budget) -> str:
+def _terms_of(hits: Sequence[HitView]) -> list[str]:
+    return [t for h in hits for t in h.terms]
+
+
+def _title_html(hits: Sequence[HitView], b: _Budget, mask: bool = True) -> str:
     item = hits[0].item
-    title = _safe(item.title, b.title) or "(no title)"
+    raw = mask_text(item.title or "", _terms_of(hits)) if mask else item.title
+    title = _safe(raw, b.title) or "(no title)"
     href = _safe_url(item.url)
     if href is None:
         return title
@@ -265,25 +272,41 @@ def _locate(hits: Sequence[HitView]) -> tuple[str, int, int] | None:
     return None
 
 
-def _snippet(hits: Sequence[HitView], units: int) -> str:
-    """About ``units`` visible units around the first match, the matched text in bold."""
+_MASK_PAD = 64     # a value cut by the snippet window's edge is still seen whole, so masked whole
+
+
+def _snippet(hits: Sequence[HitView], units: int, mask: bool = True) -> str:
+    """About ``units`` visible units around the first match, the matched text in bold; personal
+    data around it masked unless ``mask`` is False. Without the post text (erased by retention),
+    the snippet kept at store time (already masked)."""
     item = hits[0].item
+    terms = _terms_of(hits)
     located = _locate(hits)
     if located is None:
-        return _safe(item.text, units) if item.text else ""
+        if item.text:
+            head = item.text[:min(MAX_SCAN, units * 4 + 64 + _MASK_PAD)]
+            return _safe(mask_text(head, terms) if mask else head, units)
+        kept = next((h.snippet for h in hits if h.snippet), None)
+        return _safe(kept, units) if kept else ""
     text, start, end = located
     term = _clip(_clean(text[start:end][:400]), min(100, units // 2))
     room = max(20, units - utf16_len(term))
     before_budget = room * 2 // 5
     window = before_budget * 4 + 32
-    before = _clip_left(_clean(text[max(0, start - window):start]), before_budget)
+    raw_before = text[max(0, start - window - _MASK_PAD):start]
+    if mask:
+        raw_before = mask_text(raw_before, terms)
+    before = _clip_left(_clean(raw_before[-window:]), before_budget)
     if before and start > window and not before.startswith(ELLIPSIS):
         before = ELLIPSIS + before
     if before and text[start - 1].isspace():
         before += " "
     after_budget = max(10, room - utf16_len(before))
     window = after_budget * 4 + 32
-    after = _clip(_clean(text[end:end + window]), after_budget)
+    raw_after = text[end:end + window + _MASK_PAD]
+    if mask:
+        raw_after = mask_text(raw_after, terms)
+    after = _clip(_clean(raw_after[:window]), after_budget)
     if after and end + window < len(text) and not after.endswith(ELLIPSIS):
         after += ELLIPSIS
     if after and text[end].isspace():
@@ -310,12 +333,25 @@ def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
     return " · ".join(parts)
 
 
-def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget, held: bool = False) -> str:
+def triage_of(hits: Sequence[HitView]) -> Triage:
+    """The item's triage as stored with its hits (computed the same way when a caller has none)."""
+    for h in hits:
+        if h.triage is not None:
+            return h.triage
+    return assess(hits[0].item.title, hits[0].item.text)
+
+
+def _triage_line(hits: Sequence[HitView], units: int) -> str:
+    return f"📊 {_safe(triage_of(hits).line(), units)}"
+
+
+def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget, held: bool = False, mask: bool = True) -> str:
     lines = [f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
              f"🔎 {_terms(hits, b)}" + (LOOKALIKE_NOTE if any(map(hit_lookalike, hits)) else ""),
-             f"📰 {_title_html(hits, b)}",
-             _meta_line(hits, b)]
-    snippet = _snippet(hits, b.snippet)
+             f"📰 {_title_html(hits, b, mask)}",
+             _meta_line(hits, b),
+             _triage_line(hits, b.title)]
+    snippet = _snippet(hits, b.snippet, mask)
     if snippet:
         lines.append(f"<blockquote>{snippet}</blockquote>")
     tail = f"🔖 {_refs(hits, b.refs)}"
@@ -339,20 +375,22 @@ def _fit(build: Callable[[_Budget], str], budget: _Budget, limit: int = MAX_MESS
 
 # ---------------------------------------------------------------- public renderers
 
-def render_alert(hits: Sequence[HitView], retro: bool, *, held: bool = False) -> str:
+def render_alert(hits: Sequence[HitView], retro: bool, *, held: bool = False, mask: bool = True) -> str:
     """One Telegram HTML message for ONE item: all of its hits for one chat.
 
     Shows severity, watch entries, matched terms, source, the title linked to the item URL
-    (http/https/t.me only), author and date when known, a snippet around the first match with
-    the term in bold, the hit references, the retro-hunt mark and, when ``held``, that the alert
-    waited for the end of a mute. Never over 4096 visible units.
+    (http/https/t.me only), author and date when known, the triage line (claimed records, kinds
+    of personal data), a snippet around the first match with the term in bold, the hit
+    references, the retro-hunt mark and, when ``held``, that the alert waited for the end of a
+    mute. Personal data in the title and snippet is masked (``mask``), the watched terms never.
+    Never over 4096 visible units.
     """
     if not hits:
         raise ValueError("render_alert needs at least one hit")
-    return _fit(lambda b: _build_alert(hits, retro, b, held), ALERT_BUDGET)
+    return _fit(lambda b: _build_alert(hits, retro, b, held, mask), ALERT_BUDGET)
 
 
-def render_repost(hits: Sequence[HitView], payload: Mapping[str, object]) -> str:
+def render_repost(hits: Sequence[HitView], payload: Mapping[str, object], *, mask: bool = True) -> str:
     """The short "also seen on <source>" message for a repost of an earlier alert (sent as a reply
     to it): source, the title linked, the watch entries, the hit and the group's first hit.
 
@@ -364,8 +402,9 @@ def render_repost(hits: Sequence[HitView], payload: Mapping[str, object]) -> str
 
     def build(b: _Budget) -> str:
         lines = [f"🔁 <b>Also seen on</b> <code>{_safe(hits[0].item.source, b.source)}</code>: "
-                 f"{_title_html(hits, b)}",
-                 f"{_severity_label(_severity(hits))} · {_watches(hits, b)}"]
+                 f"{_title_html(hits, b, mask)}",
+                 f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
+                 _triage_line(hits, b.title)]
         tail = f"🔖 {_refs(hits, b.refs)}"
         first = payload.get("first_hit")
         if isinstance(first, int):
@@ -421,14 +460,15 @@ def digest_buttons(items: Sequence[Sequence[HitView]]) -> list[list[Button]]:
     return [[button] for button in _mute_buttons([h for hits in items for h in hits])]
 
 
-def _digest_block(hits: Sequence[HitView], b: _Budget) -> str:
+def _digest_block(hits: Sequence[HitView], b: _Budget, mask: bool = True) -> str:
     head = f"{_severity_label(_severity(hits))} · {_watches(hits, b)}"
-    lines = [head, f"📰 {_title_html(hits, b)}", f"{_meta_line(hits, b)} · 🔖 {_refs(hits, b.refs)}"]
+    lines = [head, f"📰 {_title_html(hits, b, mask)}", f"{_meta_line(hits, b)} · 🔖 {_refs(hits, b.refs)}"]
     if any(h.retro for h in hits):
         lines[-1] += " · 🕵 retro-hunt"
     if any(map(hit_lookalike, hits)):
         lines[-1] += LOOKALIKE_NOTE
-    snippet = _snippet(hits, b.snippet)
+    lines.append(_triage_line(hits, b.title))
+    snippet = _snippet(hits, b.snippet, mask)
     if snippet:
         lines.append(f"<i>{snippet}</i>")
     return "\n".join(lines)
@@ -438,7 +478,7 @@ _DIGEST_HEADER_UNITS = 120   # "📦 leakmon digest: N alerts (part i/k)" with r
 _DIGEST_SEPARATOR = "\n\n"
 
 
-def pack_digest(items: Sequence[Sequence[HitView]]) -> list[tuple[str, list[int]]]:
+def pack_digest(items: Sequence[Sequence[HitView]], *, mask: bool = True) -> list[tuple[str, list[int]]]:
     """Digest messages with, for each, the indexes of the ``items`` it covers (in order).
 
     Every item is in exactly one message; every message is within the limit.
@@ -448,7 +488,7 @@ def pack_digest(items: Sequence[Sequence[HitView]]) -> list[tuple[str, list[int]
     for index, hits in enumerate(items):
         if not hits:
             continue
-        block = _fit(lambda b, hits=hits: _digest_block(hits, b), DIGEST_BUDGET, block_limit)
+        block = _fit(lambda b, hits=hits: _digest_block(hits, b, mask), DIGEST_BUDGET, block_limit)
         blocks.append((index, block, utf16_len(visible_text(block))))
     groups: list[list[tuple[int, str, int]]] = []
     used = MAX_MESSAGE  # forces a first group
@@ -469,9 +509,9 @@ def pack_digest(items: Sequence[Sequence[HitView]]) -> list[tuple[str, list[int]
     return out
 
 
-def render_digest(items: Sequence[Sequence[HitView]]) -> list[str]:
+def render_digest(items: Sequence[Sequence[HitView]], *, mask: bool = True) -> list[str]:
     """Several items per message (a burst for one chat); all items included across the list."""
-    return [message for message, _ in pack_digest(items)]
+    return [message for message, _ in pack_digest(items, mask=mask)]
 
 
 def render_health(payload: Mapping[str, object]) -> str:
@@ -547,9 +587,11 @@ def safe(value: object, units: int) -> str:
     return _safe(value, units)
 
 
-def linked_title(title: str | None, url: str | None, units: int = 200) -> str:
-    """A scraped title (escaped, clipped) linked to its URL when that is a safe http(s)/t.me link."""
-    text = _safe(title, units) or "(no title)"
+def linked_title(title: str | None, url: str | None, units: int = 200, *,
+                 mask: bool = True, terms: Sequence[str] = ()) -> str:
+    """A scraped title (personal data masked but ``terms``, escaped, clipped) linked to its URL
+    when that is a safe http(s)/t.me link."""
+    text = _safe(mask_text(title or "", terms) if mask else title, units) or "(no title)"
     href = _safe_url(url)
     return f'<a href="{href}">{text}</a>' if href else text
 
