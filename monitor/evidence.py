@@ -21,10 +21,11 @@ import hashlib
 import io
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from http import HTTPStatus
-from typing import BinaryIO, Mapping, Sequence
+from typing import Any, BinaryIO, Callable, Iterable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 # Response headers never kept: session state and anything that could hold a secret.
 _DROPPED = frozenset({"set-cookie", "set-cookie2", "cookie", "authorization", "proxy-authorization",
@@ -123,3 +124,62 @@ def write_warc(pages: Sequence[PageRecord], out: BinaryIO, *, info: Mapping[str,
                                "WARC-Leakmon-Role": page.role})
         writer.write_record(record)
     return len(pages)
+
+
+# ---------------------------------------------------------------- which pages produced an item
+
+class RecordingFetcher:
+    """A source's Fetcher that remembers every page it fetched during one poll, so that the
+    pipeline can keep, for the items that hit, the pages that produced them. The source module
+    sees an ordinary Fetcher: it still only turns pages into items."""
+
+    def __init__(self, inner: Any, clock: Callable[[], datetime] | None = None) -> None:
+        self._inner = inner
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self.fetched: list[tuple[str, PageRecord]] = []     # (URL asked for, the page)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def get(self, url: str, **kwargs: Any) -> Any:
+        page = await self._inner.get(url, **kwargs)
+        self.fetched.append((url, PageRecord(url=page.url, fetched=self._clock(), status=page.status,
+                                             headers=dict(page.headers), body=page.body)))
+        return page
+
+
+def _names(item: Any) -> list[bytes]:
+    """What a listing page that shows ``item`` must contain: its link's last path segment, its id."""
+    out = []
+    path = urlsplit(item.url or "").path.rstrip("/")
+    last = path.rsplit("/", 1)[-1]
+    if len(last) >= 4:
+        out.append(last.encode("utf-8", "replace"))
+    if len(item.item_id) >= 4 and "://" not in item.item_id:
+        out.append(item.item_id.encode("utf-8", "replace"))
+    return out
+
+
+def pages_for_items(items: Sequence[Any], fetched: Sequence[tuple[str, PageRecord]],
+                    wanted: Iterable[str]) -> dict[str, list[PageRecord]]:
+    """item_id -> the pages that produced it, for the ``wanted`` item ids: its own page (fetched for
+    its text) and the listing page(s) that show it (all listing pages when none can be told apart)."""
+    item_urls: dict[str, set[str]] = {}
+    for item in items:
+        item_urls[item.item_id] = {u for u in (item.body_url, item.url) if u}
+    own_pages = {u for urls in item_urls.values() for u in urls}
+    listings = [page for asked, page in fetched if asked not in own_pages and page.url not in own_pages]
+    out: dict[str, list[PageRecord]] = {}
+    by_id = {item.item_id: item for item in items}
+    for item_id in wanted:
+        item = by_id.get(item_id)
+        if item is None:
+            continue
+        names = _names(item)
+        shown = [p for p in listings if any(n in p.body for n in names)] if len(listings) > 1 else []
+        pages = [replace(p, role="listing") for p in (shown or listings)]
+        urls = item_urls[item_id]
+        pages += [replace(page, role="item") for asked, page in fetched if asked in urls or page.url in urls]
+        if pages:
+            out[item_id] = pages
+    return out

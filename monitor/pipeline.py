@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 import sources
 from monitor.config import Config, SourceConfig, WatchEntry
 from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
+from monitor.evidence import RecordingFetcher, pages_for_items
 from monitor.fetch import Network, redact
 from monitor.items import Hit, Item
 from monitor.match import Matcher
@@ -108,9 +109,11 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     error: str | None = None
     items: list[Item] = []
     unchanged = False
+    # Remembers the pages of this poll: those that produced an item that hits are kept as evidence.
+    fetcher = RecordingFetcher(engine.network.fetcher(src))
     try:
         async with asyncio.timeout(poll_deadline(src, engine.config)):
-            items = _dedupe(await module.collect(engine.network.fetcher(src), src.options, state))
+            items = _dedupe(await module.collect(fetcher, src.options, state))
             # Mojibake repaired once, here, for every kind: what is stored, matched and shown.
             items = [repair_item(item) for item in items]
     except NotModified:
@@ -146,9 +149,10 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
         seconds = time.monotonic() - t0
         poll = PollRecord(source=src.name, started=started, duration=seconds, ok=error is None,
                           error=redact(error) if error else None, items=len(items))
+        evidence = pages_for_items(items, fetcher.fetched, hits) if hits else None
         saved = await store.save_poll(poll, items if error is None else [], hits, engine.watches,
                                       failure_threshold=engine.config.health.failure_threshold,
-                                      health_chats=engine.config.telegram.health_chats)
+                                      health_chats=engine.config.telegram.health_chats, evidence=evidence)
     except BaseException:
         engine.network.forget(src.name)   # nothing was stored: the next poll must see the page again
         raise

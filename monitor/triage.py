@@ -166,8 +166,11 @@ class Triage:
         try:
             raw = json.loads(text)
             records = raw.get("records")
+            seen = {str(k): int(v) for k, v in dict(raw.get("seen") or {}).items()}
+            order = [_SEEN_LABEL[kind] for kind in _SEEN_ORDER]
             return cls(records=records if isinstance(records, int) else None,
-                       seen={str(k): int(v) for k, v in dict(raw.get("seen") or {}).items()},
+                       seen={k: seen[k] for k in sorted(seen, key=lambda k: (k not in order, order.index(k)
+                                                                               if k in order else 0, k))},
                        claimed=tuple(str(x) for x in raw.get("claimed") or ()),
                        capped=bool(raw.get("capped")))
         except (ValueError, TypeError, AttributeError):
