@@ -543,7 +543,7 @@ def prune(opts: Options) -> None:
     config = opts.load()
     store = Store(config.storage.path)
     try:
-        result = store.prune(datetime.now(timezone.utc), keep_text=config.privacy.keep_text,
+        result = store.prune(datetime.now(UTC), keep_text=config.privacy.keep_text,
                              keep_evidence=config.privacy.keep_evidence)
     finally:
         store.close()
