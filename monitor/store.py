@@ -27,6 +27,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
                   health_alerted, had_items, last_item_id
     polls         id, source, started, duration, ok, error, items, new_items, hits
     meta          key, value (also the watch-list fingerprints: "watch-print:<entry name>")
+    (v4)          items.triage, items.erased, hits.snippet, evidence: see monitor.store_privacy
 
 Reposts (v2): a new hit whose item's title is near-identical (:func:`near_identical`) to the
 title of an earlier hit of the SAME watch entry first seen in the last :data:`REPOST_WINDOW_DAYS`
