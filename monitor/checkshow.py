@@ -8,13 +8,13 @@ anything a terminal could take as a control sequence blanked (scraped text is at
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.items import Item
 from monitor.repair import repair_text
 
-__all__ = ["show_lines", "SHOW_ITEMS"]
+__all__ = ["SHOW_ITEMS", "show_lines"]
 
 #: Items shown per source.
 SHOW_ITEMS = 3
@@ -38,7 +38,7 @@ def _shown(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     text = "".join(ch if ch.isprintable() else " " for ch in str(value))
     text = " ".join(text.split())
     return text if len(text) <= _WIDTH else text[: _WIDTH - 1] + "…"
@@ -73,9 +73,9 @@ def show_lines(kind: str, opts: Any, page: Any, items: list[Item]) -> list[str]:
 
         rows = html.explain(page, opts, SHOW_ITEMS)
     else:
-        how = _json_how(opts) if kind == "json" else _FIXED.get(kind, {})
+        producers = _json_how(opts) if kind == "json" else _FIXED.get(kind, {})
         for item in items[:SHOW_ITEMS]:
-            rows.append({name: (getattr(item, name), how.get(name, "-")) for name in _FIELDS})
+            rows.append({name: (getattr(item, name), producers.get(name, "-")) for name in _FIELDS})
     lines: list[str] = []
     for number, fields in enumerate(rows, 1):
         lines.append(f"      item {number}")

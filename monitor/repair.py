@@ -8,7 +8,7 @@ Two steps, at two places of the data flow:
    repaired: HTML entities (the sources decode them already), curly quotes, character widths,
    ligatures, line breaks and Unicode normalization are left as the page wrote them, so text
    that is not mojibake comes out unchanged. The repaired text is what is stored, matched and
-   shown in alerts (the raw page, kept as evidence, holds the bytes as scraped).
+   shown in alerts; text without mojibake is never touched.
 2. :func:`lookalikes` (the matcher, on title and text before folding): in a word that MIXES
    Latin letters with Cyrillic or Greek ones ("Сompilation" with a Cyrillic С, "Axiсorp"), the
    Cyrillic and Greek letters are replaced by the Latin letter they are confusable with
@@ -39,7 +39,7 @@ __all__ = ["has_mojibake", "hit_lookalike", "lookalike_span", "lookalikes", "rep
 # Only the fixes that undo a wrong decoding. restore_byte_a0 is off: reading a plain space as a
 # lost no-break space would turn a legitimate Portuguese "Ã " into "à". Everything that would
 # rewrite legitimate text (entities, quotes, widths, ligatures, normalization) is off too.
-_FTFY_OPTIONS = dict(
+_FTFY_OPTIONS: dict[str, Any] = dict(
     unescape_html=False,
     remove_terminal_escapes=False,
     fix_encoding=True,

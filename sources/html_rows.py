@@ -9,7 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sources.common import absolute_url, add_time_of_day, attr, html_text, line_text, one_line, origin_of, parse_date
+from sources.common import (
+    absolute_url,
+    add_time_of_day,
+    attr,
+    html_text,
+    line_text,
+    one_line,
+    origin_of,
+    parse_date,
+)
 from sources.selectors import full_title, parse_selector
 
 if TYPE_CHECKING:
@@ -49,6 +58,7 @@ def row_fields(row: LexborNode, page_url: str, opts: Options, preset: Preset | N
         if whole:
             title, how_title = whole, f"the title attribute of {title_sel.css} (the visible text is cut)"
     link_sel = parse_selector(sel.link)
+    link_node: LexborNode | None
     if link_sel.css == title_sel.css:
         link_node = title_node
     else:
@@ -77,6 +87,8 @@ def row_fields(row: LexborNode, page_url: str, opts: Options, preset: Preset | N
         node = row.css_first(date_sel.css)
         if date_sel.attr:
             date, how_date = parse_date(attr(node, date_sel.attr)), sel.date
+            if date is not None and date_sel.attr == "title":   # MyBB: the day in the attribute, the time in the text
+                date = add_time_of_day(date, line_text(node))
         else:
             date, how_date = _node_date(node, date_sel.css)
     body_url = url

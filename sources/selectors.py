@@ -18,7 +18,7 @@ from sources.common import absolute_url, attr, one_line
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-__all__ = ["FieldSelector", "parse_selector", "full_title", "page_title", "forum_index_hint", "is_cut"]
+__all__ = ["FieldSelector", "forum_index_hint", "full_title", "is_cut", "page_title", "parse_selector"]
 
 _ATTR_SUFFIX = re.compile(r"::attr\(\s*([A-Za-z_:][-A-Za-z0-9_:.]*)\s*\)\s*$")
 
@@ -66,7 +66,7 @@ def _continues(candidate: str | None, stem: str) -> str | None:
     return None
 
 
-def full_title(visible: str, link: "LexborNode") -> str | None:
+def full_title(visible: str, link: LexborNode) -> str | None:
     """The link's (or its parent's) ``title`` attribute when the visible title is cut and the
     attribute starts with the visible part; None otherwise (an unrelated tooltip is not a title)."""
     stem = is_cut(visible)
@@ -85,7 +85,7 @@ _PAGE_TITLE_SELECTORS = ("td.thead strong", "div.thead strong", "h1.p-title-valu
                          "h1", "title")
 
 
-def page_title(tree: "LexborHTMLParser", visible: str) -> tuple[str, str] | None:
+def page_title(tree: LexborHTMLParser, visible: str) -> tuple[str, str] | None:
     """(whole title, where it was found) on a followed item page, for a listing title cut to
     ``visible``; None when no heading of the page continues the visible part."""
     stem = is_cut(visible)
@@ -106,7 +106,7 @@ _FORUM_LINKS = ("a[href*='forumdisplay.php?fid=']", "a[href*='/Forum-']", "a[hre
 _FORUM_INDEX_MIN_LINKS = 2
 
 
-def forum_index_hint(tree: "LexborHTMLParser", page_url: str) -> str | None:
+def forum_index_hint(tree: LexborHTMLParser, page_url: str) -> str | None:
     """When a page without thread rows links to several forums, it is a forum index (the board's
     home, or a category): the reason to give instead of "outdated selectors or a login wall"."""
     forums: list[str] = []

@@ -150,3 +150,13 @@ def test_alert_and_digest_say_when_the_match_went_through_lookalike_letters() ->
     assert "lookalike" not in check_html(render_alert([clean], retro=False))
     digest = check_html(render_digest([[mixed]] + [[clean]] * 11)[0])
     assert digest.count("matched through lookalike letters") == 1
+
+
+def test_a_malformed_attr_selector_is_a_config_error_naming_file_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[[source]]\nname = "board"\nkind = "html"\nurl = "http://board.example/f"\n'
+                      '[source.selectors]\nitem = "tr"\ntitle = "a.subject_new::attr(title"\nlink = "a"\n',
+                      encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(config), "check"])
+    assert result.exit_code == 2
+    assert f"{config}: source[0].selectors.title:" in result.output and "::attr() is malformed" in result.output

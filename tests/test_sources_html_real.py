@@ -157,3 +157,12 @@ def test_a_cut_listing_title_does_not_undo_the_whole_title_stored(tmp_path) -> N
     assert store.to_match("forum", [renamed]) != []       # a real new title still is one
     assert store._lookup("forum", ["5102"])["5102"][1] == "Clinique des Cèdres Toulouse patients and staff"
     store.close()
+
+
+def test_a_date_attr_holding_only_the_day_takes_the_time_from_the_text() -> None:
+    body = (b"<tr class='r'><td><a class='t' href='/t/1'>One</a>"
+            b"<span class='d' title='11-29-2026'>Today, 06:20 PM</span></td></tr>")
+    opts = options("html", BASE + "f", selectors={"item": "tr.r", "title": "a.t", "link": "a.t",
+                                                "date": "span.d::attr(title)"})
+    items = html.parse(page(BASE + "f", b"<table>" + body + b"</table>"), opts)  # type: ignore[arg-type]
+    assert items[0].date == datetime(2026, 11, 29, 18, 20, tzinfo=UTC)
