@@ -65,7 +65,8 @@ def reference(matcher: Matcher, text: str, path: str) -> list[str]:
 def streamed(matcher: Matcher, path: Path, chunk: int, **window: int) -> list[str]:
     out = io.StringIO()
     count = scan_file(None, str(path), "json", out, chunk=chunk, matcher=matcher, **window)  # type: ignore[arg-type]
-    lines = out.getvalue().splitlines()
+    # JSON lines end at "\n" only: splitlines() would also cut at U+0085 or U+2028 inside a context
+    lines = out.getvalue().split("\n")[:-1]
     assert count == len(lines)
     return lines
 
