@@ -6,6 +6,7 @@ Everything here takes attacker-written input: nothing may raise anything but Par
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import hashlib
 import logging
@@ -13,7 +14,7 @@ import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -22,7 +23,7 @@ from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError,
 from monitor.items import Item
 
 if TYPE_CHECKING:
-    from typing import Any, Awaitable, Callable, Iterable
+    from typing import Awaitable, Callable, Iterable
 
     from monitor.config import SourceConfig
     from monitor.fetch import Fetcher, Page
@@ -53,6 +54,23 @@ _BLOCK_RUN = re.compile(r"[ \t]*\x01[\x01 \t]*")
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.I)
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+# ---------------------------------------------------------------- parsing off the event loop
+
+#: Pages at least this big are parsed in a worker thread (lexbor parses without the GIL): a
+#: 10 MB listing must not stall the other polls, alert delivery and bot commands sharing the
+#: event loop. Smaller ones are parsed in place, where a thread hop would cost more than it saves.
+OFF_LOOP_BYTES = 256 * 1024
+
+_T = TypeVar("_T")
+
+
+async def off_loop(page: "Page", parse: "Callable[..., _T]", *args: Any) -> _T:
+    """``parse(page, *args)``, in a worker thread when the page is big. ``parse`` must be pure."""
+    if len(page.body) < OFF_LOOP_BYTES:
+        return parse(page, *args)
+    return await asyncio.get_running_loop().run_in_executor(None, parse, page, *args)
 
 
 # ---------------------------------------------------------------- decoding and text

@@ -22,7 +22,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.items import Item
 from sources.common import (
-    follow_new, absolute_url, attr, check_challenge, decode_html, html_text, raw_text, valid_selector,
+    follow_new, absolute_url, attr, check_challenge, decode_html, html_text, off_loop, raw_text, valid_selector,
 )
 from sources.html_rows import Field, row_fields
 from sources.selectors import forum_index_hint, page_title, parse_selector
@@ -316,11 +316,11 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
         if number == 0:
             # The first page decides: a 304 (NotModified) or a ParseError fails or ends the poll.
             page = await fetch.get(url, conditional=True)
-            listing = parse_listing(page, opts)
+            listing = await off_loop(page, parse_listing, opts)
         else:
             try:
                 page = await fetch.get(url)
-                listing = parse_listing(page, opts)
+                listing = await off_loop(page, parse_listing, opts)
             except (FetchError, ParseError, NotModified) as exc:
                 # The newest items are on page 1: a broken deeper page costs only older items.
                 log.warning("%s: listing page %d (%s) skipped: %s", opts.source, number + 1, url, exc)
@@ -349,7 +349,7 @@ async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: 
         body_url = item.body_url or item.url
         if not fetch.same_origin(body_url):
             raise OffOriginError("link outside the source's origin", body_url)
-        text, whole = _item_page(await fetch.get(body_url), opts, item.title)
+        text, whole = await off_loop(await fetch.get(body_url), _item_page, opts, item.title)
         if whole:
             titles[item.item_id] = whole
         return text

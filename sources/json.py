@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
+    off_loop,
     records_to_items, absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, origin_of, parse_date,
     stable_id,
 )
@@ -211,7 +212,7 @@ def make_options(src: "SourceConfig") -> Options:
 async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
     """Fetch the API document (conditionally) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
-    return parse(page, opts)
+    return await off_loop(page, parse, opts)
 
 
 def parse(page: "Page", opts: Options) -> list[Item]:

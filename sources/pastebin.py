@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
+    off_loop,
     records_to_items, follow_new, absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
 )
 
@@ -101,7 +102,7 @@ def _paste(record: Any, page: "Page", opts: Options) -> Item | None:
 async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
     """The listing, then the text of each paste the store does not know yet."""
     page = await fetch.get(opts.url, conditional=True)
-    items = parse(page, opts)
+    items = await off_loop(page, parse, opts)
 
     async def text_of(item: Item) -> str:
         body_page = await fetch.get(item.body_url or item_url(opts, item.item_id))

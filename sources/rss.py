@@ -15,6 +15,7 @@ import feedparser
 from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
+    off_loop,
     absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, parse_date, reject_keys, stable_id,
     title_text,
 )
@@ -51,7 +52,7 @@ def make_options(src: "SourceConfig") -> Options:
 async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
     """Fetch the feed (conditionally: feeds are polled often and rarely change) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
-    return parse(page, opts)
+    return await off_loop(page, parse, opts)
 
 
 def parse(page: "Page", opts: Options) -> list[Item]:

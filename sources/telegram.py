@@ -20,7 +20,9 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, ParseError
 from monitor.hosts import host_of
 from monitor.items import Item
-from sources.common import attr, check_challenge, cut, decode_html, html_text, one_line, parse_date, reject_keys
+from sources.common import (
+    attr, check_challenge, cut, decode_html, html_text, off_loop, one_line, parse_date, reject_keys,
+)
 
 if TYPE_CHECKING:
     from monitor.config import SourceConfig
@@ -176,7 +178,7 @@ def _message(node: LexborNode, opts: Options) -> Item | None:
 async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
     """The latest page, then older pages (``?before=``) until the last known message, at most ``pages``."""
     page = await fetch.get(opts.url, conditional=True)
-    preview = parse_preview(page, opts)
+    preview = await off_loop(page, parse_preview, opts)
     items: dict[str, Item] = {item.item_id: item for item in preview.items}
     last = _last_known(state.last_item_id, opts.channel)
     read = 1
@@ -190,7 +192,7 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
         if previous_cursor is not None and cursor >= previous_cursor:
             break  # no progress: a page that does not page back
         previous_cursor = cursor
-        preview = parse_preview(await fetch.get(f"{opts.url}?before={cursor}"), opts)
+        preview = await off_loop(await fetch.get(f"{opts.url}?before={cursor}"), parse_preview, opts)
         read += 1
         for item in preview.items:
             items.setdefault(item.item_id, item)
