@@ -440,6 +440,18 @@ def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[Watch
     path = Path(spec.path).expanduser()
     if not path.is_absolute():
         path = base / path
+    from monitor import watchfilecache
+
+    cached = watchfilecache.load(path, spec)
+    if cached is not None:
+        was_enabled = gc.isenabled()
+        gc.disable()         # 100,000 new objects, none in a cycle: no collection pass is worth it
+        try:
+            return spec, [WatchEntry(name=name, kind=spec.kind, terms=terms, severity=spec.severity,
+                                     chats=spec.chats, strict=spec.strict) for name, terms in cached], str(path)
+        finally:
+            if was_enabled:
+                gc.enable()
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
@@ -493,6 +505,7 @@ def _watch_file(r: _Reader, telegram: TelegramConfig, base: Path) -> tuple[Watch
     finally:
         if was_enabled:
             gc.enable()
+    watchfilecache.save(path, spec, [(e.name, e.terms) for e in entries])
     return spec, entries, str(path)
 
 

@@ -17,9 +17,8 @@ Two engines behind one interface, with the same results (the tests run on both):
 - hyperscan (``pip install hyperscan``, x86_64 only), chosen for lists of
   :data:`HYPERSCAN_MIN_KEYS` keys or more: the same keys compile to ~16 MB and scan faster,
   but compiling is slow (superlinear: 20 s for 225,000 keys in one database). So the keys are
-  spread by a hash over buckets of ~16,000 (:data:`_BUCKET_KEYS`), each compiled on its own,
-  two at a time (hyperscan releases the GIL; 3.5 s and a 245 MB peak for 225,000 keys on two
-  cores, measured), and cached on disk under a hash of its keys
+  spread by a hash over buckets of up to 65,536 keys (:data:`_BUCKET_KEYS`), each compiled on
+  its own, two at a time (hyperscan releases the GIL), and cached on disk under a hash of its keys
   (:func:`default_cache_dir`): a later start loads the databases in milliseconds, and an edit
   of the watch list recompiles only the buckets it touches.
 
@@ -71,8 +70,12 @@ HYPERSCAN_MIN_KEYS = 50_000
 #: Compiled hyperscan databases are cached on disk only for lists this big (small ones compile
 #: in milliseconds: no file is worth writing for them).
 CACHE_MIN_KEYS = 50_000
+#: Lists of this many phrases or more are also cached whole, as one file (monitor.listcache).
+LIST_CACHE_MIN_PHRASES = 50_000
 #: Keys per hyperscan bucket (a power of two of buckets is used, so most edits keep the count).
-_BUCKET_KEYS = 1 << 14
+#: Every bucket reads the whole text: 4 buckets of 56,000 keys scan 40 MB in half the time of
+#: 16 buckets of 14,000 (measured), for a longer first compile (cached afterwards).
+_BUCKET_KEYS = 1 << 16
 #: Cached databases unused for this long are deleted when a new one is written.
 _CACHE_MAX_AGE = 30 * 86400
 _CACHE_SUFFIX = ".hsdb"
@@ -214,6 +217,21 @@ class _HyperscanEngine:
                         self._save(cache_dir, plans[i][2], db)
         self.databases = [(db, ids) for db, (ids, _p, _d) in zip(databases, plans)]
         self._local = threading.local()
+
+    @classmethod
+    def restore(cls, buckets: list[tuple[bytes, bytes]]) -> "_HyperscanEngine":
+        """An engine from cached (key ids, serialized database) buckets."""
+        hs = _hyperscan()
+        engine = cls.__new__(cls)
+        engine.mode = hs.HS_MODE_BLOCK
+        engine.databases = []
+        for ids_blob, db_blob in buckets:
+            ids = array("q")
+            ids.frombytes(ids_blob)
+            engine.databases.append((hs.loadb(db_blob, engine.mode), ids))
+        engine.compiled, engine.loaded = 0, len(buckets)
+        engine._local = threading.local()
+        return engine
 
     def _compile(self, patterns: list[bytes]) -> Any:
         hs = _hyperscan()
@@ -462,6 +480,18 @@ class Matcher:
                     raise ConfigError("watch list", f"{watch.name}: regex[{i}]",
                                       f"{pattern!r} is not a valid regular expression: {exc}") from None
                 self._regex.append((e, len(watch.terms) + i, compiled))
+        # A big list compiled before loads from one cached file (monitor.listcache).
+        key = None
+        if (cache_dir is not None and backend != "ahocorasick" and _hyperscan() is not None
+                and len(plain.phrases) + len(strict.phrases) >= LIST_CACHE_MIN_PHRASES):
+            from monitor import listcache
+
+            key = listcache.list_key(self.watches, NORMALIZATION_VERSION, _hyperscan().__version__, backend,
+                                     str(_BUCKET_KEYS), str(HYPERSCAN_MIN_KEYS))
+            state = listcache.load(cache_dir, key)
+            if state is not None and self._restore(state, plain, strict):
+                self._automata = [a for a in (plain, strict) if a.active]
+                return
         # Per entry: how many requires must be seen. A phrase with no letter or digit can never
         # be seen (config.py refuses them; a Matcher built by hand may have them): it is dropped.
         self._requires_needed = [len(w.requires) for w in self.watches]
@@ -469,8 +499,41 @@ class Matcher:
             for e, role, _index in automaton.finish(backend, cache_dir):
                 if role == _REQUIRE:
                     self._requires_needed[e] -= 1
+        if key is not None and all(isinstance(a.engine, _HyperscanEngine) for a in (plain, strict) if a.active):
+            from monitor import listcache
+
+            listcache.save(cache_dir, key, self._dump(plain, strict))  # type: ignore[arg-type]
         # Excludes and requires of regex-only entries are in the automata too.
         self._automata = [a for a in (plain, strict) if a.active]
+
+    def _dump(self, *automata: _Automaton) -> dict[str, Any]:
+        """What :func:`monitor.listcache.save` keeps of the built automata."""
+        hs = _hyperscan()
+        return {"requires_needed": self._requires_needed, "automata": [
+            {"strict": a.strict, "first": a.first.tobytes(), "lengths": a.lengths.tobytes(), "more": a.more,
+             "buckets": [(ids.tobytes(), hs.dumpb(db)) for db, ids in a.engine.databases]}  # type: ignore[union-attr]
+            for a in automata if a.active]}
+
+    def _restore(self, state: dict[str, Any], plain: _Automaton, strict: _Automaton) -> bool:
+        """Set the automata from a cached state; False when it does not fit (then build)."""
+        try:
+            for saved in state["automata"]:
+                automaton = strict if saved["strict"] else plain
+                automaton.first, automaton.lengths = array("q"), array("I")
+                automaton.first.frombytes(saved["first"])
+                automaton.lengths.frombytes(saved["lengths"])
+                automaton.more = saved["more"]
+                automaton.engine = _HyperscanEngine.restore(saved["buckets"])
+            self._requires_needed = list(state["requires_needed"])
+        except Exception as exc:   # a file of another build: compile as if there were none
+            log.info("compiled watch list cache unusable (%s): building again", exc)
+            for automaton in (plain, strict):
+                automaton.first, automaton.lengths, automaton.more, automaton.engine = (
+                    array("q"), array("I"), {}, None)
+            return False
+        for automaton in (plain, strict):
+            automaton.phrases, automaton.codes = [], array("q")
+        return True
 
     @property
     def engines(self) -> list[str]:

@@ -66,9 +66,10 @@ def poll_deadline(src: SourceConfig, config: Config) -> float:
 
 def match_items(matcher: Matcher, items: Sequence[Item]) -> dict[str, list[Hit]]:
     """item_id -> hits, for the items that need matching. Pure; runs off the event loop."""
+    from monitor.batchmatch import match_many   # one pass for all the items, same hits
+
     found: dict[str, list[Hit]] = {}
-    for item in items:
-        hits = matcher.match(item.title, item.text)
+    for item, hits in zip(items, match_many(matcher, [(item.title, item.text) for item in items])):
         if hits:
             found[item.item_id] = hits
     return found

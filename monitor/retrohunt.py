@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
 from monitor.items import Hit, Item
 from monitor.match import Matcher
@@ -22,9 +23,9 @@ class RetrohuntResult:
 
 
 def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> dict[tuple[str, str], list[Hit]]:
+    # One fold and one automaton pass for the whole batch (monitor.batchmatch), same hits.
     found: dict[tuple[str, str], list[Hit]] = {}
-    for item in batch:
-        hits = matcher.match(item.title, item.text)
+    for item, hits in zip(batch, match_many(matcher, [(item.title, item.text) for item in batch])):
         if hits:
             found[(item.source, item.item_id)] = hits
     return found

@@ -79,6 +79,15 @@ def _last_cut(buf: str, lo: int, hi: int) -> int:
     return best
 
 
+def _latin1(text: str) -> bool:
+    """Whether the text is all Latin-1 (hence has no Cyrillic or Greek lookalike letter); fast."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _word_chars(text: str) -> int:
     folded = fold(text)
     return len(folded) - folded.count(" ") - folded.count("\0")
@@ -187,7 +196,7 @@ class StreamScanner:
         found: list[tuple[int, int, int, int]] = []      # start, entry, end, term index
         # Lookalike letters of mixed-script words read as Latin, as Matcher.scan does (same
         # length: offsets hold; the window starts and ends on separators, so words are whole).
-        read = lookalikes(buf)
+        read = buf if _latin1(buf) else lookalikes(buf)
         text = read[:read_end]
         for automaton in self.matcher._automata:
             words, matches = automaton.find(text)

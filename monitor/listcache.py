@@ -1,0 +1,82 @@
+"""The compiled watch list as ONE cached file: hyperscan databases plus the folded key table.
+
+A start with 100,000 names otherwise folds 225,000 terms, builds the key tables and loads one
+hyperscan database per bucket: over a second before the first byte is matched. The file holds,
+per automaton, what :meth:`monitor.match._Automaton.finish` computes (key lengths, users,
+engine databases) and the entries whose requires can never be met; it is keyed by a hash of
+what decides matching (every entry's name, terms, excludes, requires, strictness; the
+normalization version; the hyperscan version), so any edit of the list gives another file.
+Only hyperscan-backed lists are cached this way (pyahocorasick builds are not serializable
+cheaply; small lists build in milliseconds anyway).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import marshal
+import os
+import pickle
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from monitor.config import WatchEntry
+
+log = logging.getLogger("leakmon.match")
+
+_SUFFIX = ".list"
+_FORMAT = b"leakmon-list-1"
+_MAX_AGE = 30 * 86400
+
+
+def list_key(watches: Sequence[WatchEntry], *parts: str) -> str:
+    """A hash of what decides matching for this list (plus ``parts``: versions, backend)."""
+    digest = hashlib.sha256(_FORMAT)
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    digest.update(marshal.dumps([(w.name, w.terms, w.exclude, w.requires, w.strict) for w in watches]))
+    return digest.hexdigest()
+
+
+def load(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The cached state for ``key``, or None (missing, unreadable, from another build)."""
+    path = cache_dir / (key + _SUFFIX)
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        state = pickle.loads(blob)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            return None
+    except Exception as exc:  # a torn or foreign file: build again
+        log.info("compiled watch list cache %s unusable (%s): building again", path.name, exc)
+        return None
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return state
+
+
+def save(cache_dir: Path, key: str, state: dict[str, Any]) -> None:
+    """Write atomically; prune files unused for 30 days; never fatal."""
+    path = cache_dir / (key + _SUFFIX)
+    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(pickle.dumps({**state, "format": _FORMAT}, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)
+        cutoff = time.time() - _MAX_AGE
+        for old in cache_dir.glob("*" + _SUFFIX):
+            if old.stat().st_mtime < cutoff:
+                old.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("cannot cache the compiled watch list in %s: %s", cache_dir, exc.strerror or exc)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

@@ -1,0 +1,78 @@
+"""match_many: many items in one pass give exactly the hits of matching them one by one."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import monitor.match as match_module
+from monitor.batchmatch import _separator, match_many
+from monitor.config import WatchEntry
+from monitor.match import Matcher
+
+ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
+    not match_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    monkeypatch.setattr(match_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path / "cache"))
+    return request.param
+
+
+WATCHES = [
+    WatchEntry(name="HSJ", terms=("Hôpital Saint-Joseph", "hsj.fr")),
+    WatchEntry(name="CHU", terms=("CHU de Rennes", "chu-rennes.fr")),
+    WatchEntry(name="Medi", terms=("Mediboard",), exclude=("tutorial",)),
+    WatchEntry(name="Clinic", terms=("Clinique Étoile",), requires=("patients",)),
+    WatchEntry(name="Strict", terms=("Laboratoire Mémé",), strict=True),
+    WatchEntry(name="Re", regex=(r"sec-\d{3}",)),
+    WatchEntry(name="Dot", terms=("dot",)),
+    WatchEntry(name="X", terms=("x",)),
+]
+TOKENS = ["Hôpital", "saint", "Joseph", "-", ", ", "CHU", "de", "Rennes", "chu-rennes[dot]fr", "hsj[.]fr", "[dot]",
+          "dot]", "(dot", "Mediboard", "tutorial", "Clinique", "étoile", "patients", "Laboratoire", "Mémé", "sec-123",
+          "x", "😀", "\n", "e\u0301", "medi\u200bboard", "Mediboаrd", "Сlinique", "Hôpital Saint-Joseph", "CHU de Rennes",
+          "Clinique Étoile", "Laboratoire Mémé", "!!", ""]
+
+
+def one_by_one(matcher: Matcher, pairs: list[tuple[str, str | None]]) -> list[list]:
+    return [matcher.match(title, text) for title, text in pairs]
+
+
+def random_pairs(rng: random.Random, n: int) -> list[tuple[str, str | None]]:
+    def field(words: int) -> str:
+        return "".join(rng.choice(TOKENS) + rng.choice([" ", "", "-"]) for _ in range(rng.randrange(words)))
+    return [(field(6), None if rng.random() < 0.2 else field(40)) for _ in range(n)]
+
+
+def test_many_items_in_one_pass_equal_one_by_one(engine: str) -> None:
+    matcher = Matcher(WATCHES)
+    assert _separator(matcher) == "þ"
+    pairs = random_pairs(random.Random(5), 400)
+    expected = one_by_one(matcher, pairs)
+    assert sum(map(len, expected)) > 200
+    assert match_many(matcher, pairs) == expected
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n=st.integers(0, 12))
+def test_many_items_hypothesis(engine: str, seed: int, n: int) -> None:
+    matcher = Matcher(WATCHES)
+    pairs = random_pairs(random.Random(seed), n)
+    assert match_many(matcher, pairs) == one_by_one(matcher, pairs)
+
+
+def test_the_separator_letter_in_a_text_or_a_key(engine: str) -> None:
+    matcher = Matcher(WATCHES)
+    pairs = [("Þ þ CHU de", "Rennes þ"), ("x", "Mediboard")]
+    assert match_many(matcher, pairs) == one_by_one(matcher, pairs)
+    icelandic = Matcher(WATCHES + [WatchEntry(name="Þórshöfn", terms=("Þórshöfn", "ð"))])
+    assert _separator(icelandic) == "ø"
+    pairs = [("Þórshöfn þ", "ð x"), ("CHU de", "Rennes")]
+    assert match_many(icelandic, pairs) == one_by_one(icelandic, pairs)
