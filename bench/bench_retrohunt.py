@@ -10,7 +10,7 @@ it reports the hunt done ("retro-hunt: N posts ..."): start-up, config, compiled
 cache), reading every post from SQLite, matching, storing the new hits and queueing their
 alerts. Delivering those alerts afterwards is paced by Telegram's rate limits, not by the hunt:
 it is not timed (the process is stopped). The anchor is ``leakmon scan`` of corpus.txt with the
-same watch list in the same run (warm cache); goal: retro-hunt MB/s >= 0.5 x scan MB/s.
+same watch list in the same run (warm cache); goal: retro-hunt >= 50 MB/s.
 """
 
 from __future__ import annotations
@@ -112,11 +112,11 @@ def main() -> None:
     print(f"stored {args.posts} posts, {mb:.0f} MB of title+text ({with_name} with a planted name) in {fill_s:.1f} s "
           f"through Store.save_poll (batches of {BATCH}); database {db_mb:.0f} MB")
     print(f"leakmon scan (anchor, warm): {scan_s:6.2f} s  {scan_mbs:6.1f} MB/s")
-    print(f"leakmon retrohunt:           {hunt_s:6.2f} s  {hunt_mbs:6.1f} MB/s  ratio {hunt_mbs / scan_mbs:.2f} "
-          f"(goal >= 0.5)   [{line}]")
+    print(f"leakmon retrohunt:           {hunt_s:6.2f} s  {hunt_mbs:6.1f} MB/s (goal >= 50 MB/s)  ratio to scan "
+          f"{hunt_mbs / scan_mbs:.2f}   [{line}]")
     result("3 retro-hunt", leakmon_s=round(hunt_s, 2), leakmon_mbs=round(hunt_mbs, 1), anchor_mbs=round(scan_mbs, 1),
            anchor_s=round(scan_s, 2), mb=round(mb, 1), posts=args.posts, ratio=round(hunt_mbs / scan_mbs, 2),
-           goal=">= 0.5", held=hunt_mbs / scan_mbs >= 0.5, report=line)
+           goal=">= 50 MB/s", held=hunt_mbs >= 50, report=line)
 
 
 if __name__ == "__main__":

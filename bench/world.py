@@ -62,11 +62,13 @@ def telegram_page(channel: int, messages: int = 20, seed: int = 0) -> bytes:
 class BenchSite:
     """A threaded loopback server: /board/<n> (MyBB), /s/chan<n> (t.me/s)."""
 
-    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0) -> None:
+    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0,
+                 delay: tuple[float, float] = (0.0, 0.0), log_path: str | None = None) -> None:
         self.pages = {f"/board/{b}": mybb_listing(b) for b in range(boards)}
         self.pages.update({f"/s/chan{c}": telegram_page(c) for c in range(channels)})
         pages = self.pages
         started = time.monotonic()
+        arrivals = open(log_path, "a", buffering=1, encoding="utf-8") if log_path else None  # noqa: SIM115
         lock = threading.Lock()
         built: dict[tuple[str, int], bytes] = {}
 
@@ -91,6 +93,11 @@ class BenchSite:
                 pass
 
             def do_GET(self) -> None:
+                if arrivals is not None:
+                    with lock:
+                        arrivals.write(f"{time.time():.3f} {self.path}\n")
+                if delay[1] > 0:
+                    time.sleep(random.uniform(*delay))     # a slow hidden service answers after 1-3 s
                 body = page(self.path.split("?")[0])
                 self.send_response(200 if body else 404)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -104,7 +111,7 @@ class BenchSite:
 
         self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.server.request_queue_size = 1024
+        self.server.request_queue_size = 4096
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
 
@@ -131,10 +138,12 @@ def sources_toml(site: "BenchSite | SiteProcess", interval: str = "10m") -> str:
 class SiteProcess:
     """A :class:`BenchSite` in a child process; ``base`` is its URL, ``pages`` its paths."""
 
-    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0) -> None:
+    def __init__(self, boards: int = 300, channels: int = 100, live: float = 0.0,
+                 delay: tuple[float, float] = (0.0, 0.0), log_path: str | None = None) -> None:
         self.pages = [f"/board/{b}" for b in range(boards)] + [f"/s/chan{c}" for c in range(channels)]
+        extra = ["--delay", f"{delay[0]},{delay[1]}"] + (["--log", log_path] if log_path else [])
         self.proc = subprocess.Popen([sys.executable, __file__, "--boards", str(boards), "--channels", str(channels),
-                                      "--live", str(live)], stdout=subprocess.PIPE, text=True)
+                                      "--live", str(live), *extra], stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
@@ -159,8 +168,11 @@ def main() -> None:
     parser.add_argument("--boards", type=int, default=300)
     parser.add_argument("--channels", type=int, default=100)
     parser.add_argument("--live", type=float, default=0.0)
+    parser.add_argument("--delay", default="0,0", help="MIN,MAX seconds before each answer")
+    parser.add_argument("--log", default=None, help="append 'time path' of every request to this file")
     args = parser.parse_args()
-    site = BenchSite(args.boards, args.channels, args.live)
+    low, high = (float(x) for x in args.delay.split(","))
+    site = BenchSite(args.boards, args.channels, args.live, (low, high), args.log)
     print(f"PORT {site.base.rsplit(':', 1)[1]}", flush=True)
     try:
         threading.Event().wait()

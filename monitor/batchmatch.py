@@ -35,9 +35,13 @@ def _separator(matcher: Matcher) -> str | None:
     """A letter that no term, exclude or require of the matcher folds to or holds (cached per matcher)."""
     if matcher in _separators:
         return _separators[matcher]
-    phrases = "\n".join(p for w in matcher.watches for p in (*w.terms, *w.exclude, *w.requires))
-    seen = phrases + fold(phrases) + fold_strict(phrases)
-    chosen = next((c for c in _CANDIDATES if c not in seen and c.upper() not in seen), None)
+    phrases = [p for w in matcher.watches for p in (*w.terms, *w.exclude, *w.requires)]
+    present: set[str] = set()
+    for at in range(0, len(phrases), 10_000):    # in slices: 100,000 names must not double the peak memory
+        piece = "\n".join(phrases[at:at + 10_000])
+        for seen in (piece, fold(piece), fold_strict(piece)):
+            present.update(c for c in _CANDIDATES if c in seen or c.upper() in seen)
+    chosen = next((c for c in _CANDIDATES if c not in present), None)
     _separators[matcher] = chosen
     return chosen
 

@@ -150,7 +150,7 @@ class Daemon:
 
         self.scheduler.add_job(
             self._job, "interval", seconds=src.interval, jitter=max(src.interval * 0.1, 0.0),
-            id=f"poll:{src.name}", replace_existing=True, next_run_time=_now(),
+            id=f"poll:{src.name}", name=f"poll:{src.name}", replace_existing=True, next_run_time=_now(),
             args=[f"poll {src.name}", lambda name=src.name: self._poll(name),
                   poll_deadline(src, self.config) + 30.0])
 
