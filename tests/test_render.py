@@ -261,8 +261,12 @@ def test_the_checker_itself_refuses_what_telegram_refuses() -> None:
 # ---------------------------------------------------------------- any input
 
 
-_any_text = st.text(st.characters(codec="utf-8") | st.sampled_from(list(BIDI + ZERO_WIDTH + "<>&\"'\n\x00")),
-                    max_size=400)
+_plain_text = st.text(st.characters(codec="utf-8") | st.sampled_from(list(BIDI + ZERO_WIDTH + "<>&\"'\n\x00")),
+                      max_size=400)
+# personal data (valid and wrong checksums) among the text, so that masking runs on any input too
+_PERSONAL = ["jean.dupont@gmail.com", "06 12 34 56 78", "+44 20 7946 0958", "1 84 12 76 451 089 46",
+             "FR76 3000 6000 0112 3456 7890 189", "4970 1012 3456 7893", "4970 1012 3456 7894", "@", "+33"]
+_any_text = _plain_text | st.lists(_plain_text | st.sampled_from(_PERSONAL), max_size=8).map("".join)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
