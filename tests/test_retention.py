@@ -60,3 +60,23 @@ def test_erased_text_leaves_no_bytes_even_in_a_big_file(tmp_path: Path) -> None:
     finally:
         store.close()
     assert SECRET.encode() not in file_bytes(path)
+
+
+def test_each_item_keeps_its_own_page_and_the_listing_page_that_shows_it() -> None:
+    from monitor.evidence import pages_for_items
+    from monitor.items import Item
+
+    def page(url: str, body: bytes) -> PageRecord:
+        return PageRecord(url=url, fetched=T0, status=200, headers={}, body=body)
+
+    base = "http://forum.example/"
+    fetched = [(base + "Forum-Databases", page(base + "Forum-Databases", b'<a href="Thread-one-dump">')),
+               (base + "Forum-Databases?page=2", page(base + "Forum-Databases?page=2", b'<a href="Thread-two-dump">')),
+               (base + "Thread-two-dump", page(base + "Thread-two-dump", b"the post"))]
+    items = [Item(source="f", item_id="1", url=base + "Thread-one-dump", title="one"),
+             Item(source="f", item_id="2", url=base + "Thread-two-dump", title="two", body_url=base + "Thread-two-dump")]
+    kept = pages_for_items(items, fetched, ["2"])
+    assert list(kept) == ["2"]
+    assert [(p.role, p.url) for p in kept["2"]] == [("listing", base + "Forum-Databases?page=2"),
+                                                    ("item", base + "Thread-two-dump")]
+    assert [p.url for p in pages_for_items(items, fetched, ["1"])["1"]] == [base + "Forum-Databases"]
