@@ -21,11 +21,14 @@ import hashlib
 import io
 import json
 import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, BinaryIO, Callable, Iterable, Mapping, Sequence
+from typing import Any, BinaryIO
 from urllib.parse import urlsplit
+
+from monitor.errors import StoreError
 
 # Response headers never kept: session state and anything that could hold a secret.
 _DROPPED = frozenset({"set-cookie", "set-cookie2", "cookie", "authorization", "proxy-authorization",
@@ -64,8 +67,8 @@ class PageRecord:
     @property
     def fetched_text(self) -> str:
         """Fixed-width ISO 8601 UTC, as the store writes every time."""
-        when = self.fetched if self.fetched.tzinfo else self.fetched.replace(tzinfo=timezone.utc)
-        return when.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+        when = self.fetched if self.fetched.tzinfo else self.fetched.replace(tzinfo=UTC)
+        return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
     def headers_json(self) -> str:
         return json.dumps(kept_headers(self.headers), ensure_ascii=False, sort_keys=True)
@@ -75,18 +78,21 @@ class PageRecord:
 
     @classmethod
     def from_row(cls, role: str, url: str, fetched: str, status: int, headers: str, sha256: str,
-                 body: bytes) -> "PageRecord":
+                 body: bytes) -> PageRecord:
         """A stored row back (the body decompressed and checked against its SHA-256)."""
-        raw = zlib.decompress(body)
+        try:
+            raw = zlib.decompress(body)
+        except zlib.error as exc:
+            raise StoreError(f"evidence of {url} cannot be read (damaged database?): {exc}") from exc
         if hashlib.sha256(raw).hexdigest() != sha256:
-            raise ValueError(f"evidence of {url} does not match its SHA-256 (damaged database?)")
+            raise StoreError(f"evidence of {url} does not match its SHA-256 (damaged database?)")
         when = datetime.fromisoformat(fetched.replace("Z", "+00:00"))
         return cls(url=url, fetched=when, status=status, headers=json.loads(headers), body=raw, role=role)
 
 
 def _warc_date(when: datetime) -> str:
-    when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    when = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def payload_digest(body: bytes) -> str:
@@ -135,7 +141,7 @@ class RecordingFetcher:
 
     def __init__(self, inner: Any, clock: Callable[[], datetime] | None = None) -> None:
         self._inner = inner
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self.fetched: list[tuple[str, PageRecord]] = []     # (URL asked for, the page)
 
     def __getattr__(self, name: str) -> Any:

@@ -19,8 +19,8 @@ What the database keeps, and for how long:
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from monitor.evidence import PageRecord
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from monitor.normalize import match_form
 from monitor.privacy import KINDS, LABELS, MAX_SCAN, count_personal_data
@@ -46,7 +46,7 @@ def _value(number: str, mult: str | None) -> int | None:
         value = float(number.replace(",", ".").replace(" ", "").replace("\u00a0", "").replace("\u202f", ""))
     except ValueError:
         return None
-    return int(round(value * factor))
+    return round(value * factor)
 
 
 def claimed_records(*texts: str | None) -> int | None:
@@ -159,7 +159,7 @@ class Triage:
                            "capped": self.capped}, ensure_ascii=False, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str | None) -> "Triage | None":
+    def from_json(cls, text: str | None) -> Triage | None:
         """The stored form back; None for nothing stored (or anything unreadable)."""
         if not text:
             return None
