@@ -7,28 +7,7 @@ import logging
 import sys
 from datetime import datetime, timezone
 
-from monitor.redaction import redact
-
-
-class _Redacting(logging.Filter):
-    """Strip bot tokens, cookies and URL credentials from every record, whatever logged it:
-    the message, and at ``-v`` the traceback and stack too (an exception's words may quote a URL)."""
-
-    _plain = logging.Formatter()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and not record.exc_text:
-            # Formatters use exc_text once it is set: the traceback is rendered here, redacted.
-            record.exc_text = redact(self._plain.formatException(record.exc_info))
-        elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        if record.stack_info:
-            record.stack_info = redact(record.stack_info)
-        return True
+from monitor.redaction import RedactingFilter
 
 
 class _JsonFormatter(logging.Formatter):
@@ -52,7 +31,7 @@ def setup_logging(verbose: int = 0, quiet: bool = False, fmt: str = "text") -> N
     """Configure the root logger on stderr. ``--verbose`` twice shows library debug output."""
     level = logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_Redacting())
+    handler.addFilter(RedactingFilter())
     if fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:

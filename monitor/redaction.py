@@ -10,10 +10,11 @@ Two kinds of secrets are removed:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
-__all__ = ["redact", "remember_secret"]
+__all__ = ["RedactingFilter", "redact", "remember_secret"]
 
 REDACTED = "<redacted>"
 
@@ -61,3 +62,24 @@ def redact(text: str) -> str:
     text = _BOT_TOKEN.sub("bot" + REDACTED, text)
     text = _BARE_TOKEN.sub(REDACTED, text)
     return _USERINFO.sub(r"\1" + REDACTED + "@", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Strip bot tokens, cookies and URL credentials from every record, whatever logged it:
+    the message, and the traceback and stack too (an exception's words may quote a URL)."""
+
+    _plain = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            # Formatters use exc_text once it is set: the traceback is rendered here, redacted.
+            record.exc_text = redact(self._plain.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True

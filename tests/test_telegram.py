@@ -13,6 +13,7 @@ from telegram.error import RetryAfter
 
 from monitor.alerts.console import ConsoleSender, make_sender
 from monitor.alerts.telegram import TelegramSender, translate
+from monitor.redaction import redact
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited,
                             DeliveryRefused, DeliveryTransient, DeliveryUncertain)
@@ -88,7 +89,7 @@ def test_rate_limit_becomes_a_pause(fakebot: FakeBot) -> None:
 
 
 def test_retry_after_as_timedelta() -> None:
-    exc = translate(RetryAfter(timedelta(seconds=42)), TOKEN)
+    exc = translate(RetryAfter(timedelta(seconds=42)))
     assert isinstance(exc, DeliveryRateLimited) and exc.retry_after == 42.0
 
 
@@ -198,6 +199,15 @@ def test_token_never_in_errors_or_logs(fakebot: FakeBot, caplog: pytest.LogCaptu
         no_token_in(exc)
     assert caplog.records
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_the_sender_token_is_removed_by_the_shared_redactor(fakebot: FakeBot) -> None:
+    # The token is not shaped like a real one here (too short a secret), so only its value can
+    # find it: the sender registers it with monitor.redaction, which every log line goes through.
+    token = "4242:AAE-short-sender-secret"
+    TelegramSender(token, fakebot.api_url, CHATS)
+    assert token not in redact(f"GET {fakebot.api_url}/bot{token}/getMe failed")
+    assert token not in redact(f"error quoting {token} bare")
 
 
 def test_make_sender_picks_console_without_token_or_chats(monkeypatch: pytest.MonkeyPatch,

@@ -32,6 +32,7 @@ from monitor.config import Config, WatchEntry, parse_duration
 from monitor.errors import DeliveryError, DeliveryTransient
 from monitor.normalize import match_form
 from monitor.privacy import mask_text
+from monitor.redaction import redact, remember_secret
 from monitor.store import HitView
 
 log = logging.getLogger("leakmon.commands")
@@ -352,7 +353,7 @@ class CommandPoller:
         from telegram.request import HTTPXRequest
         from telegram import Update
 
-        self._token = token
+        remember_secret(token)      # every redaction removes it from now on
         self.responder = responder
         self._poll_interval = poll_interval
         self._timeout = timeout
@@ -384,9 +385,9 @@ class CommandPoller:
                     allowed_updates=["message", "channel_post", "callback_query"],
                     error_callback=self._on_poll_error)
         except TelegramError as exc:
-            scrub(exc, self._token)
+            scrub(exc)
             await self.stop()
-            raise translate(exc, self._token) from exc
+            raise translate(exc) from exc
         except (TimeoutError, OSError) as exc:
             await self.stop()
             raise DeliveryTransient(f"bot commands could not start: {type(exc).__name__}") from exc
@@ -407,15 +408,11 @@ class CommandPoller:
 
     def _on_poll_error(self, exc: Exception) -> None:
         # Called for each failed getUpdates (PTB retries on its own): one short line, no token.
-        from monitor.alerts.telegram import redact
-
-        log.warning("bot commands: getUpdates failed: %s", redact(str(exc), self._token))
+        log.warning("bot commands: getUpdates failed: %s", redact(str(exc)))
 
     async def _on_error(self, update: object, context: Any) -> None:
-        from monitor.alerts.telegram import redact
-
         error = getattr(context, "error", None)
-        log.error("bot commands: %s: %s", type(error).__name__, redact(str(error), self._token))
+        log.error("bot commands: %s: %s", type(error).__name__, redact(str(error)))
 
     async def _on_update(self, update: Any, context: Any) -> None:
         chat = update.effective_chat
@@ -448,8 +445,8 @@ class CommandPoller:
                                    reply_parameters=ReplyParameters(message_id=message_id,
                                                                     allow_sending_without_reply=True))
         except TelegramError as exc:
-            scrub(exc, self._token)
-            error: DeliveryError = translate(exc, self._token)
+            scrub(exc)
+            error: DeliveryError = translate(exc)
             log.warning("bot commands: answer not sent: %s", getattr(error, "reason", error))
 
     async def _answer_button(self, query: Any, chat: str) -> None:
@@ -469,6 +466,6 @@ class CommandPoller:
                     [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
                      for row in answer.buttons]))
         except TelegramError as exc:
-            scrub(exc, self._token)
+            scrub(exc)
             log.warning("bot commands: button answer failed: %s",
-                        getattr(translate(exc, self._token), "reason", "error"))
+                        getattr(translate(exc), "reason", "error"))

@@ -13,7 +13,8 @@ outbox.py decides what to do with each)::
     InvalidToken, other TelegramError          -> DeliveryTransient      (fixable without losing alerts)
 
 The bot token is part of every request URL, so it can surface in PTB/httpx log records and
-exception texts: it is scrubbed from both (``_Redactor``, ``_scrub``), and httpx's per-request
+exception texts: it is registered with the shared redactor (``monitor.redaction``) and scrubbed
+from both (``_Redactor``, ``scrub``), and httpx's per-request
 INFO log (which prints the URL) is silenced.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import warnings
 from datetime import timedelta
 from typing import Mapping, Sequence
@@ -36,56 +36,37 @@ from telegram.warnings import PTBDeprecationWarning
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused, DeliveryTransient,
                             DeliveryUncertain)
+from monitor.redaction import RedactingFilter, redact, remember_secret
 
 log = logging.getLogger(__name__)
 
-REDACTED = "<redacted>"
-_TOKEN_SHAPE = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
 # Loggers that may print the request URL (hence the token). Filters on a logger do not apply to
 # records of its children, so each one that logs is named.
 _TOKEN_LOGGERS = ("telegram", "telegram.Bot", "telegram.request.BaseRequest",
                   "telegram.request.HTTPXRequest", "httpx", "httpcore")
 
 
-def redact(text: str, token: str) -> str:
-    """``text`` with the token (and anything shaped like ``bot<id>:<secret>``) replaced."""
-    if token:
-        text = text.replace(token, REDACTED)
-    return _TOKEN_SHAPE.sub("bot" + REDACTED, text)
-
-
-def _scrub(exc: BaseException, token: str) -> None:
-    """Remove the token from an exception chain's messages, so a logged traceback cannot leak it."""
+def scrub(exc: BaseException) -> None:
+    """Redact an exception chain's messages in place, so a logged traceback or ``str(exc)`` cannot
+    leak the token (registered with :func:`monitor.redaction.remember_secret` by whoever holds it)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, TelegramError):
-            current.message = redact(current.message, token)
-        current.args = tuple(redact(a, token) if isinstance(a, str) else a for a in current.args)
+            current.message = redact(current.message)
+        current.args = tuple(redact(a) if isinstance(a, str) else a for a in current.args)
         current = current.__cause__ or current.__context__
 
 
-def scrub(exc: BaseException, token: str) -> None:
-    """Remove the token from an exception chain's messages (for code that handles PTB errors itself)."""
-    _scrub(exc, token)
-
-
-class _Redactor(logging.Filter):
-    """Rewrites log records so the token never reaches a handler."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
+class _Redactor(RedactingFilter):
+    """The shared log filter, which also scrubs the exception objects a record carries (PTB keeps
+    and re-raises them)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message or _TOKEN_SHAPE.search(message):
-            record.msg = redact(message, self.token)
-            record.args = None
         if record.exc_info and record.exc_info[1] is not None:
-            _scrub(record.exc_info[1], self.token)
-        return True
+            scrub(record.exc_info[1])
+        return super().filter(record)
 
 
 def _retry_after(exc: RetryAfter) -> float:
@@ -96,9 +77,9 @@ def _retry_after(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def translate(exc: TelegramError, token: str) -> DeliveryError:
+def translate(exc: TelegramError) -> DeliveryError:
     """A python-telegram-bot error -> the DeliveryError that says what to do (token redacted)."""
-    text = redact(str(exc), token)
+    text = redact(str(exc))
     low = text.lower()
     if isinstance(exc, RetryAfter):
         return DeliveryRateLimited(_retry_after(exc))
@@ -136,10 +117,10 @@ class TelegramSender:
                  timeout: float = 20.0) -> None:
         if not token:
             raise ValueError("TelegramSender needs a bot token")
-        self._token = token
+        remember_secret(token)      # from now on every redaction removes it
         self.chats: dict[str, int | str] = dict(chats)
         self._timeout = timeout
-        self._redactor = _Redactor(token)
+        self._redactor = _Redactor()
         for name in _TOKEN_LOGGERS:
             logging.getLogger(name).addFilter(self._redactor)
         # httpx logs every request URL at INFO, and the URL holds the token.
@@ -171,8 +152,8 @@ class TelegramSender:
         try:
             await self._bot.initialize()
         except TelegramError as exc:
-            _scrub(exc, self._token)
-            raise translate(exc, self._token) from exc
+            scrub(exc)
+            raise translate(exc) from exc
 
     async def stop(self) -> None:
         """Close the HTTP client; remove the log filters."""
@@ -211,8 +192,8 @@ class TelegramSender:
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                     reply_markup=markup, reply_parameters=reply)
         except TelegramError as exc:
-            _scrub(exc, self._token)
-            raise translate(exc, self._token) from exc
+            scrub(exc)
+            raise translate(exc) from exc
         except TimeoutError as exc:
             raise DeliveryUncertain(f"Telegram did not answer within {self._timeout * 3:g}s "
                                     "(the message may have been sent)") from exc
