@@ -3,7 +3,7 @@
 A :class:`Network` is shared by all sources: it holds the global concurrency limit, the per-host
 gap between request starts, the conditional-request validators and one ``httpx.AsyncClient`` per
 distinct proxy URL. ``Network.fetcher(src)`` gives a source its :class:`Fetcher`, which enforces
-the network-safety rules of SPEC section 5:
+these network-safety rules:
 
 - only the source's own origin (scheme, host, port) is ever fetched, redirects included;
 - the source's headers and cookies go to that origin only (there are no client-level cookies);

@@ -1,4 +1,4 @@
-"""The compiled watch list: item text -> hits (SPEC section 5 "Matching").
+"""The compiled watch list: item text -> hits.
 
 Plain terms, excludes and requires of every non-strict entry go into ONE multi-pattern
 automaton, those of strict entries into a second one; the text is folded
@@ -22,8 +22,7 @@ Two engines behind one interface, with the same results (the tests run on both):
   (:func:`default_cache_dir`): a later start loads the databases in milliseconds, and an edit
   of the watch list recompiles only the buckets it touches.
 
-Never a loop over terms, never one giant alternation (DESIGN section 4: both collapse at
-10,000 terms).
+Never a loop over terms, never one giant alternation: both collapse at 10,000 terms.
 """
 
 from __future__ import annotations
@@ -353,7 +352,7 @@ class _Automaton:
         self.first = array("q", users.values())
         self.lengths = array("I", map(len, users))
         # Free what is no longer needed before the engine allocates: the peak RSS of a start
-        # with 100,000 names is what goal 4 of issue 6 bounds.
+        # with 100,000 names must stay bounded (bench/ measures it).
         keys = list(users)
         del forms, codes, users
         if keys:

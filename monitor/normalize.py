@@ -15,7 +15,7 @@ Two steps, kept apart because the first one keeps offsets and the second does no
    can only match whole words. ``WordForm.to_original`` maps positions back to the original
    text (lazily: only matches ever need it).
 
-Speed (see DESIGN "Normalization dominates"): text that encodes to Latin-1 goes through
+Speed (normalization is most of the cost of matching): text that encodes to Latin-1 goes through
 ``bytes.translate`` with a 256-byte table (hundreds of MB/s); other text is cut into Latin-1
 runs (same table) and non-Latin-1 runs (``str.translate`` with a per-character map built once
 per character and cached), so one emoji in a 40 MB file does not slow the whole file down.

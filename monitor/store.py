@@ -1,4 +1,4 @@
-"""SQLite storage: the only module that writes SQL.
+"""SQLite storage: with its helper ``store_privacy.py``, the only code that writes SQL.
 
 One file, one writer connection. Every write is one ``BEGIN IMMEDIATE`` transaction, so a poll's
 items, hits, alert outbox rows, poll log row, source state and health rows are committed together
@@ -682,7 +682,7 @@ class Store:
                     title = known[1] if is_cut_of(it.title, known[1]) else it.title
                     changed_rows.append((it.url, title, None if known[3] else it.text, it.author, _opt_ts(it.date),
                                          now, known[0]))
-            # One executemany per kind of row, no per-item commit: ~15 us/item (DESIGN 4).
+            # One executemany per kind of row, no per-item commit: ~15 us/item, so a poll of a large listing stays cheap.
             conn.executemany(
                 "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, first_seen, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows)

@@ -1,4 +1,4 @@
-"""monitor.match: SPEC section 5 "Matching", on the Matcher as the pipeline and `scan` use it."""
+"""monitor.match: the matching rules, on the Matcher as the pipeline and `scan` use it."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def located(hit: Hit, title: str, text: str | None = None) -> str:
     return source[hit.start:hit.end]
 
 
-# ---------------------------------------------------------------- SPEC examples
+# ---------------------------------------------------------------- examples of the matching rules
 
 
 @pytest.mark.parametrize("title", ["Hôpital Saint-Joseph", "hopital saint joseph", "HOPITAL SAINT_JOSEPH",
