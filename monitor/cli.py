@@ -179,6 +179,7 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
         leakmon check --fetch --source breachforums-databases --show
     """
     from monitor.fetch import redact
+    from monitor.timetext import span
 
     config = opts.load()
     known = [s.name for s in config.sources]
@@ -199,19 +200,12 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
     for src in config.sources:
         extra = f" preset={src.preset}" if src.preset else ""
         via = " via proxy" if src.proxy else ""
-        click.echo(f"    {src.name:<28} {src.kind:<8} every {_human(src.interval):<5}{extra}{via}  "
+        click.echo(f"    {src.name:<28} {src.kind:<8} every {span(src.interval):<5}{extra}{via}  "
                    f"{redact(src.url)}")
     if fetch:
         selected = [s for s in config.sources if not names or s.name in names]
         failures = asyncio.run(_check_fetch(config, selected, show))
         sys.exit(EXIT_FAILED if failures else EXIT_OK)
-
-
-def _human(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 async def _check_fetch(config: Any, selected: list[Any], show: bool = False) -> int:
@@ -267,7 +261,8 @@ def status(opts: Options, fmt: str | None) -> None:
     Example:
         leakmon status --format json | jq '.sources[] | select(.consecutive_failures > 0)'
     """
-    from monitor.report import ago, iso, to_json, to_table
+    from monitor.report import iso, to_json, to_table
+    from monitor.timetext import ago
     from monitor.store import Store
 
     config = opts.load()

@@ -67,17 +67,6 @@ def _short(value: Any, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def ago(value: datetime | None, now: datetime | None = None) -> str:
-    """'3m ago' style age for tables."""
-    if value is None:
-        return "never"
-    seconds = ((now or datetime.now(timezone.utc)) - value).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(max(seconds, 0))}s ago"
-
-
 def hit_rows(hits: Iterable[Any], *, mask: bool = True) -> list[dict[str, Any]]:
     """HitView -> the public record of `hits` and `export`.
 

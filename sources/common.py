@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import hashlib
+import json
 import logging
 import re
 from dataclasses import replace
@@ -291,6 +292,23 @@ def looks_like_html(body: bytes) -> bool:
     """True when bytes start like an HTML document (used to explain a non-JSON / non-feed answer)."""
     head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title"))
+
+
+def load_json(page: "Page") -> Any:
+    """The parsed JSON document of a page. ParseError("invalid JSON: ...") otherwise, or the
+    challenge-page ParseError when the server answered an anti-bot page instead."""
+    body = page.body
+    if not body.strip():
+        raise ParseError("invalid JSON: empty document")
+    try:
+        return json.loads(body)
+    except RecursionError as exc:
+        raise ParseError("invalid JSON: nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError; so are huge ints
+        if looks_like_html(body):
+            check_challenge(page)
+            raise ParseError("invalid JSON: the server answered with an HTML page") from exc
+        raise ParseError(f"invalid JSON: {cut(str(exc), 200)}") from exc
 
 
 # ---------------------------------------------------------------- dates

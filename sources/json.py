@@ -9,7 +9,6 @@ HaveIBeenPwned, ransomwatch); ``fields`` given with a preset override single fie
 from __future__ import annotations
 
 import html
-import json as jsonlib
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
@@ -18,7 +17,7 @@ from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
     off_loop,
-    records_to_items, absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, origin_of, parse_date,
+    records_to_items, absolute_url, load_json, markup_to_text, one_line, origin_of, parse_date,
     stable_id,
 )
 
@@ -217,7 +216,7 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
 
 def parse(page: "Page", opts: Options) -> list[Item]:
     """Records of a JSON document as items. Bad records are skipped and counted; a bad document raises."""
-    document = load(page)
+    document = load_json(page)
     preset = PRESETS.get(opts.preset or "")
     records = document
     for part in _steps(opts.items):
@@ -235,27 +234,6 @@ def parse(page: "Page", opts: Options) -> list[Item]:
     return records_to_items(
         records, lambda record: _item(record, page, opts, preset) if isinstance(record, dict) else None,
         opts.source, "record(s)", "not an object, or no title")
-
-
-def load(page: "Page") -> Any:
-    """The parsed JSON document. ParseError("invalid JSON: ...") otherwise (or a challenge page)."""
-    body = page.body
-    if not body.strip():
-        raise ParseError("invalid JSON: empty document")
-    try:
-        return jsonlib.loads(body)
-    except RecursionError as exc:
-        raise ParseError("invalid JSON: nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError; so are huge ints
-        if looks_like_html(body):
-            check_challenge(page)
-            raise ParseError("invalid JSON: the server answered with an HTML page") from exc
-        raise ParseError(f"invalid JSON: {_short(exc)}") from exc
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:199] + "…"
 
 
 def _kind(value: Any) -> str:

@@ -7,7 +7,6 @@ Known pastes are never fetched again (their text is None).
 
 from __future__ import annotations
 
-import json as jsonlib
 import logging
 import re
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from monitor.errors import ConfigError, ParseError
 from monitor.items import Item
 from sources.common import (
     off_loop,
-    records_to_items, follow_new, absolute_url, check_challenge, looks_like_html, one_line, parse_date, raw_text, reject_keys,
+    records_to_items, follow_new, absolute_url, load_json, one_line, parse_date, raw_text, reject_keys,
 )
 
 if TYPE_CHECKING:
@@ -62,16 +61,7 @@ def parse(page: "Page", opts: Options) -> list[Item]:
     body = page.body
     if _REFUSED.search(body[:2000]):
         raise ParseError(REFUSED)
-    if not body.strip():
-        raise ParseError("invalid JSON: empty document")
-    try:
-        records = jsonlib.loads(body)
-    except RecursionError as exc:
-        raise ParseError("invalid JSON: nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        if looks_like_html(body):
-            check_challenge(page)
-        raise ParseError(f"invalid JSON: {str(exc)[:200]}") from exc
+    records = load_json(page)
     if not isinstance(records, list):
         raise ParseError("the pastebin scraping API answer is not a list")
     return records_to_items(records, lambda record: _paste(record, page, opts), opts.source,

@@ -34,6 +34,7 @@ from monitor.normalize import match_form
 from monitor.privacy import mask_text
 from monitor.redaction import redact, remember_secret
 from monitor.store import HitView
+from monitor.timetext import ago, span
 
 log = logging.getLogger("leakmon.commands")
 
@@ -75,23 +76,6 @@ class CallbackAnswer:
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def _ago(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return "never"
-    seconds = max(0.0, (now - when).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(seconds)}s ago"
-
-
-def _span(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds:g}s"
 
 
 def _clip_plain(text: str, limit: int = CALLBACK_ANSWER_MAX) -> str:
@@ -213,9 +197,9 @@ class Responder:
                 lines.append(f"⏳ <code>{safe(name, 80)}</code> · not polled yet")
             elif s.consecutive_failures:
                 lines.append(f"⚠️ <code>{safe(name, 80)}</code> · {s.consecutive_failures} failed polls · "
-                             f"{safe(s.last_error or 'unknown error', 200)} · last ok {_ago(s.last_ok, now)}")
+                             f"{safe(s.last_error or 'unknown error', 200)} · last ok {ago(s.last_ok, now)}")
             else:
-                lines.append(f"✅ <code>{safe(name, 80)}</code> · ok {_ago(s.last_ok, now)} · "
+                lines.append(f"✅ <code>{safe(name, 80)}</code> · ok {ago(s.last_ok, now)} · "
                              f"{s.items_seen} items")
         # Source health names sources, never posts: every chat sees it. The outbox counts are this
         # chat's own unless it receives every entry (a vendor chat learns nothing of the others).
@@ -279,7 +263,7 @@ class Responder:
         except ValueError:
             return usage
         if not MIN_MUTE <= seconds <= MAX_MUTE:
-            return f"A mute lasts from {_span(MIN_MUTE)} to {_span(MAX_MUTE)}."
+            return f"A mute lasts from {span(MIN_MUTE)} to {span(MAX_MUTE)}."
         watch = self._watch(parts[0])
         if watch is None:
             return self._unknown_watch(parts[0])
@@ -450,10 +434,9 @@ class CommandPoller:
             log.warning("bot commands: answer not sent: %s", getattr(error, "reason", error))
 
     async def _answer_button(self, query: Any, chat: str) -> None:
-        from telegram import InlineKeyboardButton, InlineKeyboardMarkup
         from telegram.error import TelegramError
 
-        from monitor.alerts.telegram import scrub, translate
+        from monitor.alerts.telegram import keyboard, scrub, translate
 
         answer = await self.responder.callback(chat, query.data or "")
         try:
@@ -462,9 +445,7 @@ class CommandPoller:
                 return
             await query.answer(text=answer.text, show_alert=answer.alert)
             if answer.buttons is not None and query.message is not None:
-                await query.edit_message_reply_markup(InlineKeyboardMarkup(
-                    [[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                     for row in answer.buttons]))
+                await query.edit_message_reply_markup(keyboard(answer.buttons))
         except TelegramError as exc:
             scrub(exc)
             log.warning("bot commands: button answer failed: %s",

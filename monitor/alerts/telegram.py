@@ -69,6 +69,12 @@ class _Redactor(RedactingFilter):
         return super().filter(record)
 
 
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> InlineKeyboardMarkup:
+    """An inline keyboard of (label, callback data) rows; empty rows are left out."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
+                                 for row in rows if row])
+
+
 def _retry_after(exc: RetryAfter) -> float:
     # PTB 22.2+ warns that retry_after will become a timedelta; accept either.
     with warnings.catch_warnings():
@@ -181,8 +187,7 @@ class TelegramSender:
         Returns the message id; raises a DeliveryError subclass.
         """
         target = chat_id if chat_id is not None else self.chat_id(chat)
-        markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                                       for row in buttons if row]) if buttons else None
+        markup = keyboard(buttons) if buttons else None
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) \
             if reply_to is not None else None
         try:
