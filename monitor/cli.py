@@ -142,26 +142,16 @@ def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
         if name not in known:
             raise ConfigError(config.file, "source", f"no source named {name!r} (sources: {', '.join(known)})")
     selected = [s for s in config.sources if not names or s.name in names]
-    sys.exit(asyncio.run(_once(config, selected, deliver_timeout)))
+    from monitor import usecases
+
+    sys.exit(_print_once(asyncio.run(usecases.once(config, selected, deliver_timeout))))
 
 
-async def _once(config: Any, selected: list[Any], deliver_timeout: float) -> int:
-    from monitor.pipeline import poll_source
-    from monitor.runtime import dispatcher, engine
-    from monitor.watchprints import hunt_changes
-
-    async with engine(config) as eng:
-        # entries added or changed since the last run (of once or run) are retro-hunted first
-        await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
-        reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
-        async with dispatcher(config, eng.store) as disp:
-            delivery = await disp.drain(deliver_timeout)
-    failed = [r for r in reports if not r.ok]
-    for r in failed:
-        click.echo(f"leakmon: source {r.source} failed: {r.error}", err=True)
-    if delivery.pending:
-        click.echo(f"leakmon: {delivery.pending} alert(s) still pending delivery (kept; retried later)", err=True)
-    return EXIT_FAILED if failed or delivery.pending or delivery.parked else EXIT_OK
+def _print_once(outcome: Any) -> int:
+    """Say what failed in a ``once`` (sources, delivery) on stderr; the exit code."""
+    for line in outcome.problems():
+        click.echo(f"leakmon: {line}", err=True)
+    return EXIT_OK if outcome.ok else EXIT_FAILED
 
 
 @main.command()
@@ -371,25 +361,13 @@ def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
     missing = set(names) - {w.name for w in watches}
     if missing:
         raise ConfigError(config.file, "watch", f"no watch entry named {sorted(missing)[0]!r}")
-    sys.exit(asyncio.run(_retrohunt(config, watches, days if days is not None else config.health.retrohunt_days,
-                                    opts.quiet)))
+    from monitor import usecases
 
-
-async def _retrohunt(config: Any, watches: list[Any], days: int, quiet: bool = False) -> int:
-    from monitor.retrohunt import retrohunt as hunt
-    from monitor.runtime import dispatcher
-    from monitor.store import AsyncStore
-
-    store = AsyncStore(config.storage.path)
-    try:
-        progress = _progress("retro-hunt") if sys.stderr.isatty() and not quiet else None
-        result = await hunt(store, watches, days, progress=progress)
-        click.echo(f"retro-hunt: {result.posts} posts over {days} days, {result.new_hits} new hits")
-        async with dispatcher(config, store) as disp:
-            delivery = await disp.drain(60.0)
-    finally:
-        await store.close()
-    return EXIT_FAILED if delivery.pending or delivery.parked else EXIT_OK
+    days = days if days is not None else config.health.retrohunt_days
+    progress = _progress("retro-hunt") if sys.stderr.isatty() and not opts.quiet else None
+    outcome = asyncio.run(usecases.retrohunt(config, watches, days, progress))
+    click.echo(f"retro-hunt: {outcome.result.posts} posts over {days} days, {outcome.result.new_hits} new hits")
+    sys.exit(EXIT_OK if outcome.ok else EXIT_FAILED)
 
 
 def _progress(label: str) -> Any:
@@ -466,24 +444,12 @@ def test_alert(opts: Options, chat: str | None) -> None:
     config = opts.load()
     if chat is not None and chat not in config.telegram.chats:
         raise ConfigError(config.file, "telegram.chats", f"no chat named {chat!r}")
-    sys.exit(asyncio.run(_test_alert(config, chat)))
+    from monitor import usecases
 
-
-async def _test_alert(config: Any, chat: str | None) -> int:
-    from monitor.runtime import dispatcher
-    from monitor.store import AsyncStore
-
-    store = AsyncStore(config.storage.path)
-    try:
-        async with dispatcher(config, store) as disp:
-            results = await disp.send_test(chat)
-    finally:
-        await store.close()
-    bad = 0
+    results = asyncio.run(usecases.test_alert(config, chat))
     for name, ok, error in results:
         click.echo(f"{name}: {'sent' if ok else 'FAILED: ' + str(error)}")
-        bad += not ok
-    return EXIT_FAILED if bad else EXIT_OK
+    sys.exit(EXIT_FAILED if any(not ok for _, ok, _ in results) else EXIT_OK)
 
 
 @main.command()

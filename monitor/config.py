@@ -12,17 +12,19 @@ import gc
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 from monitor.errors import ConfigError
 from monitor.hosts import host_of, is_onion
 from monitor.redaction import redact, remember_secret
+from monitor.sourceconfig import SourceConfig
 from monitor.userregex import UserRegexError, compile_user_regex
+from sources import KINDS, make_options
 
 SEVERITIES = ("low", "medium", "high", "critical")
-SOURCE_KINDS = ("html", "telegram", "rss", "json", "pastebin")
+SOURCE_KINDS = tuple(KINDS)
 DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
 )
@@ -116,34 +118,6 @@ class WatchFile:
     chats: tuple[str, ...] = ()
     strict: bool = False
     separator: str = "|"             # several aliases in one cell
-
-
-@dataclass(frozen=True)
-class SourceConfig:
-    """One ``[[source]]``. ``options`` is the kind's own typed Options (see ``sources``)."""
-
-    name: str
-    kind: str
-    url: str
-    interval: float = 600.0
-    proxy: str | None = None         # resolved proxy URL; None = direct
-    follow: bool = False
-    pages: int = 1
-    cookies_env: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
-    preset: str | None = None
-    selectors: Mapping[str, str] = field(default_factory=dict)
-    items: str | None = None
-    fields: Mapping[str, str] = field(default_factory=dict)
-    options: Any = None
-
-    def cookies(self) -> str | None:
-        """The Cookie header from the environment variable ``cookies_env`` (never stored)."""
-        if not self.cookies_env:
-            return None
-        value = os.environ.get(self.cookies_env) or None
-        remember_secret(value)
-        return value
 
 
 @dataclass(frozen=True)
@@ -546,13 +520,21 @@ def _source(r: _Reader, network: NetworkConfig) -> SourceConfig:
         cookies_env=cookies_env, headers=r.string_map("headers"), preset=r.text("preset"),
         selectors=r.string_map("selectors"), items=r.get("items", str, None), fields=r.string_map("fields"),
     )
-    from sources import make_options  # sources import config types; import late to avoid a cycle
+    return src
 
-    try:
-        options = make_options(src)
-    except ConfigError as exc:
-        raise ConfigError(r.file, r.key(exc.key) if exc.key else r.path, exc.problem) from None
-    return SourceConfig(**{**src.__dict__, "options": options})
+
+def _with_options(file: str, sources: list[SourceConfig]) -> list[SourceConfig]:
+    """The one step after the file is read: each source kind checks its own keys and builds its
+    typed Options (``sources.make_options``); an error names the file and key path."""
+    built = []
+    for i, src in enumerate(sources):
+        try:
+            options = make_options(src)
+        except ConfigError as exc:
+            path = f"source[{i}]"
+            raise ConfigError(file, f"{path}.{exc.key}" if exc.key else path, exc.problem) from None
+        built.append(replace(src, options=options))
+    return built
 
 
 # ---------------------------------------------------------------- entry points
@@ -608,7 +590,7 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
         sources.append(src)
     return Config(file=file, storage=storage, privacy=privacy, network=network, health=health, telegram=telegram,
                   metrics=metrics, watches=tuple(watches), watch_files=tuple(watch_files),
-                  sources=tuple(sources), files=tuple(dict.fromkeys(files)))
+                  sources=tuple(_with_options(file, sources)), files=tuple(dict.fromkeys(files)))
 
 
 def _array(top: _Reader, name: str) -> list[Any]:

@@ -100,7 +100,7 @@ def _serve() -> ThreadingHTTPServer:
 
 def run_demo() -> int:
     """Serve the bundled pages, poll them once, print the alerts and the hits. Returns the exit code."""
-    from monitor.cli import _once
+    from monitor import usecases
     from monitor.report import HIT_COLUMNS, hit_rows, to_table
     from monitor.runtime import load
     from monitor.store import Store
@@ -116,7 +116,9 @@ def run_demo() -> int:
             config = load(str(config_path))
             print(f"leakmon demo: serving a MyBB board, a Telegram channel preview and an RSS feed on {base}")
             print("watching: " + ", ".join(w.name for w in config.watches) + "\n")
-            code = asyncio.run(_once(config, list(config.sources), 10.0))
+            outcome = asyncio.run(usecases.once(config, list(config.sources), 10.0))
+            for line in outcome.problems():
+                print(f"leakmon: {line}", file=sys.stderr)
             store = Store(str(db))
             try:
                 rows = hit_rows(store.hits())
@@ -126,7 +128,7 @@ def run_demo() -> int:
             print(to_table(rows, HIT_COLUMNS, {"title": 45, "url": 40}))
             print("\nNot alerted, on purpose: the 'Mediboards' skins thread (a longer word) and the forum rules.")
             sys.stdout.flush()
-            return code
+            return 0 if outcome.ok else 1
     finally:
         server.shutdown()
         server.server_close()

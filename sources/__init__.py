@@ -32,7 +32,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
 
 if TYPE_CHECKING:
-    from monitor.config import SourceConfig
+    from monitor.sourceconfig import SourceConfig
 
 KINDS: dict[str, str] = {
     "html": "sources.html",

@@ -26,7 +26,7 @@ from monitor.items import Item
 if TYPE_CHECKING:
     from typing import Awaitable, Callable, Iterable
 
-    from monitor.config import SourceConfig
+    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
     from sources import SourceState
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -24,11 +24,12 @@ from monitor.items import Item
 from sources.common import (
     follow_new, absolute_url, attr, check_challenge, decode_html, html_text, off_loop, raw_text, valid_selector,
 )
+from sources.html_options import Options, Preset, Selectors
 from sources.html_rows import Field, row_fields
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
-    from monitor.config import SourceConfig
+    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
     from sources import SourceState
 
@@ -37,47 +38,6 @@ SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")
 NO_ITEMS = "no items found: the item selector matched nothing (outdated selectors or a login wall)"
 
 log = logging.getLogger(__name__)
-
-IdRule = Callable[[LexborNode, LexborNode, str], "str | None"]
-
-
-@dataclass(frozen=True)
-class Selectors:
-    """The CSS selectors of one listing; ``None`` = not used."""
-
-    item: str
-    title: str
-    link: str
-    author: str | None = None
-    date: str | None = None
-    body: str | None = None
-    next: str | None = None
-
-
-@dataclass(frozen=True)
-class Preset:
-    """What is known of a forum engine: its selectors and how its rows name their item ids."""
-
-    selectors: Mapping[str, str]
-    item_id: IdRule | None = None       # None: the canonical URL is the id
-    id_required: bool = False           # a row whose id the rule cannot read is not an item
-    author_attr: str | None = None      # the row attribute holding the author (XenForo data-author)
-    title_last: bool = False            # the title is the LAST match (XenForo: a prefix label comes first)
-    raw_body: bool = False              # the body is a text/plain page at origin + "/raw/<id>"
-    full_title: bool = False            # a title cut with "…" is read whole from the link's title attribute
-
-
-@dataclass(frozen=True)
-class Options:
-    """Typed parameters of an html source."""
-
-    source: str
-    url: str
-    selectors: Selectors
-    preset: str | None = None
-    follow: bool = False
-    pages: int = 1
-
 
 # ---------------------------------------------------------------- id rules of the presets
 

@@ -24,7 +24,7 @@ from sources.selectors import full_title, parse_selector
 if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
 
-    from sources.html import Options, Preset
+    from sources.html_options import Options, Preset
 
 __all__ = ["Field", "row_fields"]
 

@@ -21,7 +21,7 @@ from sources.common import (
 )
 
 if TYPE_CHECKING:
-    from monitor.config import SourceConfig
+    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
     from sources import SourceState
 

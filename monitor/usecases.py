@@ -1,0 +1,96 @@
+"""What the one-shot commands do, as functions of the config that return data: ``once``,
+``retrohunt`` and ``test_alert``. The CLI (and ``leakmon demo``) print what they return and
+choose the exit code; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from monitor.alerts.outbox import DeliveryReport
+from monitor.config import Config, SourceConfig, WatchEntry
+from monitor.pipeline import PollReport, poll_source
+from monitor.retrohunt import RetrohuntResult
+from monitor.retrohunt import retrohunt as hunt
+from monitor.runtime import dispatcher, engine
+from monitor.store import AsyncStore
+from monitor.watchprints import hunt_changes
+
+__all__ = ["OnceResult", "RetrohuntOutcome", "once", "retrohunt", "test_alert"]
+
+
+@dataclass(frozen=True)
+class OnceResult:
+    """The polls of ``once`` and the delivery that followed them."""
+
+    reports: tuple[PollReport, ...]
+    delivery: DeliveryReport
+
+    @property
+    def failed(self) -> list[PollReport]:
+        """The polls that failed (the others still ran)."""
+        return [r for r in self.reports if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        """Every poll ran and every alert was delivered (none pending, none parked)."""
+        return not (self.failed or self.delivery.pending or self.delivery.parked)
+
+    def problems(self) -> list[str]:
+        """One line per failed source, and one for alerts left pending (for stderr)."""
+        lines = [f"source {r.source} failed: {r.error}" for r in self.failed]
+        if self.delivery.pending:
+            lines.append(f"{self.delivery.pending} alert(s) still pending delivery (kept; retried later)")
+        return lines
+
+
+@dataclass(frozen=True)
+class RetrohuntOutcome:
+    """What a retro-hunt found and how the alerts it queued were delivered."""
+
+    result: RetrohuntResult
+    delivery: DeliveryReport
+
+    @property
+    def ok(self) -> bool:
+        """Every queued alert was delivered."""
+        return not (self.delivery.pending or self.delivery.parked)
+
+
+async def once(config: Config, selected: Sequence[SourceConfig], deliver_timeout: float) -> OnceResult:
+    """Retro-hunt the entries changed since the last run, poll each selected source once (all at
+    the same time), then deliver the pending alerts for up to ``deliver_timeout`` seconds."""
+    async with engine(config) as eng:
+        # entries added or changed since the last run (of once or run) are retro-hunted first
+        await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
+        reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
+        async with dispatcher(config, eng.store) as disp:
+            delivery = await disp.drain(deliver_timeout)
+    return OnceResult(tuple(reports), delivery)
+
+
+async def retrohunt(config: Config, watches: Sequence[WatchEntry], days: int,
+                    progress: Callable[[int, int], None] | None = None,
+                    deliver_timeout: float = 60.0) -> RetrohuntOutcome:
+    """Match the posts of the last ``days`` days against ``watches``, store the new hits, deliver
+    their alerts. ``progress(done, total)`` is called as posts are matched."""
+    store = AsyncStore(config.storage.path)
+    try:
+        result = await hunt(store, list(watches), days, progress=progress)
+        async with dispatcher(config, store) as disp:
+            delivery = await disp.drain(deliver_timeout)
+    finally:
+        await store.close()
+    return RetrohuntOutcome(result, delivery)
+
+
+async def test_alert(config: Config, chat: str | None) -> list[tuple[str, bool, str | None]]:
+    """Send a test message to each configured chat (or the one named): ``(chat, ok, error)`` each."""
+    store = AsyncStore(config.storage.path)
+    try:
+        async with dispatcher(config, store) as disp:
+            return await disp.send_test(chat)
+    finally:
+        await store.close()
