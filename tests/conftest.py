@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
+from tests.fakebot import FakeBot
 from tests.loopback import LoopbackSite
-
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -26,5 +25,14 @@ def site():
     server.close()
 
 
-def fixture_bytes(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
+@pytest.fixture
+def bot(request: pytest.FixtureRequest) -> Iterator[FakeBot]:
+    """A fake Telegram Bot API on loopback (``tests/fakebot.py``).
+
+    Its token is the test module's ``TOKEN`` when it sets one (the module then checks that this
+    exact secret never leaks), else FakeBot's default.
+    """
+    token = getattr(request.module, "TOKEN", None)
+    server = FakeBot(token=token) if token else FakeBot()
+    yield server
+    server.close()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.loopback import LoopbackSite
+from tests.support.files import FIXTURES
 
-E2E = Path(__file__).parent / "fixtures" / "e2e"
+E2E = FIXTURES / "e2e"
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 

@@ -13,7 +13,7 @@ import json
 import signal
 import sqlite3
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -28,18 +28,10 @@ from monitor.items import Hit, Item
 from monitor.store import AsyncStore, HitView, PollRecord, Store
 from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot, check_html
+from tests.support.clocks import T0, Clock
 
-T0 = datetime(2024, 11, 20, 10, 0, tzinfo=timezone.utc)
 CERT, OPS, STRANGER = -1002222222222, -1003333333333, -1009999999999
 TOKEN = "5550003333:AAE-commands_secret-token"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def write_config(tmp_path: Path, api_url: str = "http://127.0.0.1:9") -> Path:

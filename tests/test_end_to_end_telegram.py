@@ -24,12 +24,6 @@ EXPECTED_MESSAGES = {
 }
 
 
-@pytest.fixture
-def bot():
-    server = FakeBot()
-    yield server
-    server.close()
-
 
 @pytest.fixture
 def world(site, bot: FakeBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

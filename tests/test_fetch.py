@@ -26,6 +26,7 @@ from monitor.config import NetworkConfig, SourceConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.fetch import Fetcher, Network, Page, redact
 from tests.loopback import LoopbackSite
+from tests.support.http import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
 from tests.socks5 import Socks5Proxy
 
 T = TypeVar("T")
@@ -73,56 +74,6 @@ def dead_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def stream_handler(total: int, *, chunked: bool, chunk: int = 64 * 1024,
-                   extra: dict[str, str] | None = None) -> Callable[[BaseHTTPRequestHandler], None]:
-    """A handler that streams ``total`` bytes of 'A' (Content-Length or chunked) until the client leaves."""
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        try:
-            h.send_response(200)
-            h.send_header("Content-Type", "text/html")
-            for key, value in (extra or {}).items():
-                h.send_header(key, value)
-            if chunked:
-                h.send_header("Transfer-Encoding", "chunked")
-            else:
-                h.send_header("Content-Length", str(total))
-            h.end_headers()
-            block = b"A" * chunk
-            sent = 0
-            while sent < total:
-                data = block[: min(chunk, total - sent)]
-                h.wfile.write(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
-                sent += len(data)
-            if chunked:
-                h.wfile.write(b"0\r\n\r\n")
-        except OSError:
-            pass   # the client stopped reading: expected
-        h.close_connection = True
-    return handler
-
-
-def encoded_handler(body: bytes, encoding: str) -> Callable[[BaseHTTPRequestHandler], None]:
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        try:
-            h.send_response(200)
-            h.send_header("Content-Type", "text/html")
-            h.send_header("Content-Encoding", encoding)
-            h.send_header("Content-Length", str(len(body)))
-            h.end_headers()
-            h.wfile.write(body)
-        except OSError:
-            pass
-    return handler
-
-
-def zero_bomb(compressor: Any, megabytes: int = 200) -> bytes:
-    """Compress ``megabytes`` MB of zeros by streaming, so building it costs no memory."""
-    block = bytes(1 << 20)
-    flush = getattr(compressor, "flush", None) or compressor.finish
-    process = getattr(compressor, "compress", None) or compressor.process
-    return b"".join([process(block) for _ in range(megabytes)] + [flush()])
 
 
 ROOT = str(Path(__file__).resolve().parent.parent)
@@ -365,23 +316,6 @@ def test_unknown_or_corrupt_encoding_is_a_fetch_error(site: LoopbackSite) -> Non
 
 # ---------------------------------------------------------------- deadline
 
-def drip_handler(total: int) -> Callable[[BaseHTTPRequestHandler], None]:
-    """A handler that announces ``total`` bytes and sends one a second."""
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        try:
-            h.send_response(200)
-            h.send_header("Content-Type", "text/html")
-            h.send_header("Content-Length", str(total))
-            h.end_headers()
-            for _ in range(total):
-                h.wfile.write(b"<")
-                h.wfile.flush()
-                time.sleep(1)
-        except OSError:
-            pass
-    return handler
-
-
 def test_dripping_server_fails_at_the_total_deadline(site: LoopbackSite) -> None:
     site.route("/drip", handler=drip_handler(100))
     error = fetch_error(net(timeout=2.0), source(site.url("/drip")))
@@ -389,15 +323,6 @@ def test_dripping_server_fails_at_the_total_deadline(site: LoopbackSite) -> None
 
 
 # ---------------------------------------------------------------- redirects
-
-def redirect(to: str, status: int = 302) -> Callable[[BaseHTTPRequestHandler], None]:
-    def handler(h: BaseHTTPRequestHandler) -> None:
-        h.send_response(status)
-        h.send_header("Location", to)
-        h.send_header("Content-Length", "0")
-        h.end_headers()
-    return handler
-
 
 def test_same_origin_redirect_is_followed(site: LoopbackSite) -> None:
     site.route("/old", handler=redirect("/middle", 301))

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e_site import E2E
 from tests.loopback import LoopbackSite
-from tests.test_fetch import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
+from tests.support.http import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
 
 MAX_BYTES = 5_000_000
 TIMEOUT = 3

@@ -24,6 +24,7 @@ from monitor.config import TelegramConfig, WatchEntry
 from monitor.items import Hit, Item
 from monitor.store import HitView, OutboxRow, OutboxStats, SendClaim
 from tests.fakebot import FakeBot, check_html, check_plain
+from tests.support.clocks import SleepClock
 
 TOKEN = "5550001111:AAE-outbox_secret-token"
 CHATS: dict[str, int | str] = {"soc": -1001111111111, "ops": -1002222222222, "cert": "@cert_alerts",
@@ -39,22 +40,6 @@ def tg_config(**overrides: Any) -> TelegramConfig:
 
 
 # ---------------------------------------------------------------- test doubles of our own
-
-
-class FakeClock:
-    """Time that moves only when slept through (and records each sleep)."""
-
-    def __init__(self, start: float = START) -> None:
-        self.t = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
 
 
 @dataclass
@@ -165,18 +150,12 @@ def hit(n: int, *, watch: str = "Mediboard", retro: bool = False) -> HitView:
                    start=start, end=start + 9, retro=retro, first_seen=datetime.now(timezone.utc), item=item)
 
 
-@pytest.fixture
-def fakebot() -> Iterator[FakeBot]:
-    bot = FakeBot(token=TOKEN)
-    yield bot
-    bot.close()
 
-
-def dispatch(fakebot: FakeBot, store: Any, coro: Any, *, clock: FakeClock | None = None,
+def dispatch(bot: FakeBot, store: Any, coro: Any, *, clock: SleepClock | None = None,
              config: TelegramConfig | None = None, timeout: float = 20.0) -> Any:
     """Run ``coro(dispatcher)`` with a TelegramSender on the fake bot."""
     async def main() -> Any:
-        sender = TelegramSender(TOKEN, fakebot.api_url, CHATS, timeout=timeout)
+        sender = TelegramSender(TOKEN, bot.api_url, CHATS, timeout=timeout)
         await sender.start()
         try:
             if clock is None:
@@ -193,7 +172,7 @@ def dispatch(fakebot: FakeBot, store: Any, coro: Any, *, clock: FakeClock | None
 # ---------------------------------------------------------------- ordinary delivery
 
 
-def test_one_message_per_row_html_without_previews(fakebot: FakeBot) -> None:
+def test_one_message_per_row_html_without_previews(bot: FakeBot) -> None:
     store = FakeStore()
     a = store.add("soc", hits=[hit(1)])
     b = store.add("soc", hits=[hit(2), hit(3, watch="CHU de Rennes")])
@@ -201,81 +180,81 @@ def test_one_message_per_row_html_without_previews(fakebot: FakeBot) -> None:
     d = store.add("ops", "health", payload={"source": "zataz", "event": "failing", "reason": "HTTP 503",
                                             "failures": 3, "since": START})
     e = store.add("analyst", "text", payload={"text": "hello <analyst>"})
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
     assert report == DeliveryReport(sent=5, failed=0, parked=0, pending=0)
-    by_chat = {m.chat_id: m for m in fakebot.sent}
-    assert len(fakebot.sent) == 5
-    assert all(m.parse_mode == "HTML" and m.preview_disabled for m in fakebot.sent)
-    assert [m.chat_id for m in fakebot.sent].count(CHATS["soc"]) == 2
-    assert "Leak number 2" in fakebot.texts(CHATS["soc"])[1] and "CHU de Rennes" in fakebot.texts(CHATS["soc"])[1]
+    by_chat = {m.chat_id: m for m in bot.sent}
+    assert len(bot.sent) == 5
+    assert all(m.parse_mode == "HTML" and m.preview_disabled for m in bot.sent)
+    assert [m.chat_id for m in bot.sent].count(CHATS["soc"]) == 2
+    assert "Leak number 2" in bot.texts(CHATS["soc"])[1] and "CHU de Rennes" in bot.texts(CHATS["soc"])[1]
     assert "retro-hunt" in by_chat["@cert_alerts"].visible
     assert "HTTP 503" in by_chat[CHATS["ops"]].visible
     assert by_chat[CHATS["analyst"]].visible == "hello <analyst>"
-    ids = {m.message_id for m in fakebot.sent}
+    ids = {m.message_id for m in bot.sent}
     assert {store.rows[i].message_id for i in (a, b, c, d, e)} == ids
     # a second pass has nothing to do
-    again = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
-    assert again == DeliveryReport(0, 0, 0, 0) and len(fakebot.sent) == 5
+    again = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
+    assert again == DeliveryReport(0, 0, 0, 0) and len(bot.sent) == 5
 
 
-def test_more_than_ten_alerts_for_one_chat_become_digests(fakebot: FakeBot) -> None:
+def test_more_than_ten_alerts_for_one_chat_become_digests(bot: FakeBot) -> None:
     store = FakeStore()
     soc = [store.add("soc", hits=[hit(n)]) for n in range(1, 31)]
     ops = [store.add("ops", hits=[hit(n)]) for n in range(100, 110)]       # exactly 10: individual
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
     assert report.sent == 40 and report.pending == 0
-    soc_texts = [m.visible for m in fakebot.sent if m.chat_id == CHATS["soc"]]
+    soc_texts = [m.visible for m in bot.sent if m.chat_id == CHATS["soc"]]
     assert 1 < len(soc_texts) < 30
     assert all("digest" in t for t in soc_texts)
     for n in range(1, 31):     # every item in exactly one digest message
         assert sum(f"Leak number {n}\n" in t for t in soc_texts) == 1
-    digest_ids = {m.message_id for m in fakebot.sent if m.chat_id == CHATS["soc"]}
+    digest_ids = {m.message_id for m in bot.sent if m.chat_id == CHATS["soc"]}
     assert {store.rows[i].message_id for i in soc} == digest_ids
     assert all(store.state(i) == "sent" for i in soc + ops)
-    assert len([m for m in fakebot.sent if m.chat_id == CHATS["ops"]]) == 10
+    assert len([m for m in bot.sent if m.chat_id == CHATS["ops"]]) == 10
 
 
 # ---------------------------------------------------------------- failures
 
 
-def test_gateway_errors_then_everything_delivered_exactly_once(fakebot: FakeBot) -> None:
+def test_gateway_errors_then_everything_delivered_exactly_once(bot: FakeBot) -> None:
     store = FakeStore()
     rows = [store.add(chat, hits=[hit(n)]) for n, chat in enumerate(["soc", "soc", "cert", "analyst"], 1)]
-    clock = FakeClock()
+    clock = SleepClock(START)
 
     async def body(d: Dispatcher) -> tuple[DeliveryReport, DeliveryReport]:
-        fakebot.fail_5xx(count=None)
+        bot.fail_5xx(count=None)
         first = await d.deliver_due()
         await d.drain(30)                   # Telegram still down: stays pending
         # a failing chat is backed off as a whole, not hammered row after row
         assert store.rows[rows[1]].row.attempts == 0 and store.rows[rows[0]].row.attempts >= 2
-        fakebot.fail_5xx(count=4)           # four more failures, then it works
+        bot.fail_5xx(count=4)           # four more failures, then it works
         return first, await d.drain(3600)
-    first, final = dispatch(fakebot, store, body, clock=clock)
+    first, final = dispatch(bot, store, body, clock=clock)
     assert first.sent == 0 and first.failed == 3 and first.pending == 4   # one try per chat, the rest wait
     assert final.pending == 0
     assert all(store.state(i) == "sent" for i in rows)
-    texts = fakebot.texts()
+    texts = bot.texts()
     assert len(texts) == 4 and len(set(texts)) == 4                      # exactly once each
     assert max(store.rows[i].row.attempts for i in rows) >= 2
     assert clock.t - START < 3600
 
 
-def test_connection_refused_is_retried_until_the_server_is_back(fakebot: FakeBot) -> None:
+def test_connection_refused_is_retried_until_the_server_is_back(bot: FakeBot) -> None:
     store = FakeStore()
     row = store.add("soc", hits=[hit(1)])
 
     async def body(d: Dispatcher) -> tuple[DeliveryReport, DeliveryReport]:
-        fakebot.down()
+        bot.down()
         try:
             first = await d.deliver_due()
         finally:
-            fakebot.up()
+            bot.up()
         return first, await d.drain(60)
-    first, final = dispatch(fakebot, store, body, clock=FakeClock())
+    first, final = dispatch(bot, store, body, clock=SleepClock(START))
     assert (first.failed, first.pending) == (1, 1)
     assert "unreachable" in (store.rows[row].error or "") or store.state(row) == "sent"
-    assert final.pending == 0 and store.state(row) == "sent" and len(fakebot.sent) == 1
+    assert final.pending == 0 and store.state(row) == "sent" and len(bot.sent) == 1
 
 
 def test_backoff_doubles_from_five_seconds_with_jitter_and_a_cap() -> None:
@@ -288,119 +267,119 @@ def test_backoff_doubles_from_five_seconds_with_jitter_and_a_cap() -> None:
     assert len({d.backoff(3) for _ in range(20)}) > 1                     # jittered
 
 
-def test_rate_limit_pauses_all_chats(fakebot: FakeBot) -> None:
+def test_rate_limit_pauses_all_chats(bot: FakeBot) -> None:
     store = FakeStore()
     rows = [store.add(chat, hits=[hit(n)]) for n, chat in enumerate(["soc", "cert", "analyst"], 1)]
 
     async def body(d: Dispatcher) -> DeliveryReport:
-        fakebot.rate_limit(retry_after=2)
+        bot.rate_limit(retry_after=2)
         return await d.drain(15)
-    report = dispatch(fakebot, store, body)       # real clock: the wire must stay quiet for 2 s
+    report = dispatch(bot, store, body)       # real clock: the wire must stay quiet for 2 s
     assert report.pending == 0 and all(store.state(i) == "sent" for i in rows)
-    times = fakebot.call_times("sendMessage")
+    times = bot.call_times("sendMessage")
     assert len(times) == 4
     limited = times[0]
     assert all(t >= limited + 2.0 for t in times[1:])
     assert float(store.meta[PAUSE_KEY]) > 0
 
 
-def test_a_stored_pause_holds_after_a_restart(fakebot: FakeBot) -> None:
+def test_a_stored_pause_holds_after_a_restart(bot: FakeBot) -> None:
     store = FakeStore()
     store.add("soc", hits=[hit(1)])
-    clock = FakeClock()
+    clock = SleepClock(START)
     store.meta[PAUSE_KEY] = repr(START + 30)     # a 429 seen by the previous process
 
     async def body(d: Dispatcher) -> tuple[DeliveryReport, DeliveryReport]:
         return await d.deliver_due(), await d.drain(60)
-    held, after = dispatch(fakebot, store, body, clock=clock)
+    held, after = dispatch(bot, store, body, clock=clock)
     assert held == DeliveryReport(0, 0, 0, 1)
-    assert after.sent == 1 and fakebot.sent[0].t > 0
+    assert after.sent == 1 and bot.sent[0].t > 0
     assert clock.t >= START + 30
 
 
-def test_chat_not_found_parks_and_tells_the_health_chats(fakebot: FakeBot) -> None:
+def test_chat_not_found_parks_and_tells_the_health_chats(bot: FakeBot) -> None:
     store = FakeStore()
     refused = [store.add("soc", hits=[hit(n)]) for n in (1, 2, 3)]
     fine = store.add("cert", hits=[hit(4)])
-    fakebot.chat_not_found(CHATS["soc"])
+    bot.chat_not_found(CHATS["soc"])
 
     async def body(d: Dispatcher) -> tuple[DeliveryReport, DeliveryReport]:
         return await d.deliver_due(), await d.deliver_due()
-    first, second = dispatch(fakebot, store, body, clock=FakeClock())
+    first, second = dispatch(bot, store, body, clock=SleepClock(START))
     assert first.parked == 3 and first.sent == 1
     assert all(store.state(i) == "parked" for i in refused) and store.state(fine) == "sent"
     assert "chat not found" in (store.rows[refused[0]].error or "").lower()
-    soc_calls = [c for c in fakebot.calls if c.method == "sendMessage" and str(c.params.get("chat_id"))
+    soc_calls = [c for c in bot.calls if c.method == "sendMessage" and str(c.params.get("chat_id"))
                  == str(CHATS["soc"])]
     assert len(soc_calls) == 1                        # the later rows were not tried again
-    (notice,) = fakebot.texts(CHATS["ops"])
+    (notice,) = bot.texts(CHATS["ops"])
     assert second.sent == 1
     shown = check_html(notice)
     assert "soc" in shown and "chat not found" in shown.lower()
 
 
-def test_a_refused_health_chat_does_not_notify_itself(fakebot: FakeBot) -> None:
+def test_a_refused_health_chat_does_not_notify_itself(bot: FakeBot) -> None:
     store = FakeStore()
     row = store.add("ops", "health", payload={"event": "recovered", "source": "x", "failures": 3})
-    fakebot.forbidden(CHATS["ops"])
-    report = dispatch(fakebot, store, lambda d: d.drain(10), clock=FakeClock())
+    bot.forbidden(CHATS["ops"])
+    report = dispatch(bot, store, lambda d: d.drain(10), clock=SleepClock(START))
     assert report.parked == 1 and store.state(row) == "parked"
     assert len(store.rows) == 1
 
 
-def test_unparsable_markup_is_resent_as_plain_text(fakebot: FakeBot) -> None:
+def test_unparsable_markup_is_resent_as_plain_text(bot: FakeBot) -> None:
     store = FakeStore()
     row = store.add("soc", hits=[hit(7)])
-    fakebot.refuse_markup(count=1)
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
+    bot.refuse_markup(count=1)
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
     assert report.sent == 1 and store.state(row) == "sent"
-    html_call, plain_call = [c for c in fakebot.calls if c.method == "sendMessage"]
+    html_call, plain_call = [c for c in bot.calls if c.method == "sendMessage"]
     assert html_call.params["parse_mode"] == "HTML"
     assert "parse_mode" not in plain_call.params
-    (sent,) = fakebot.sent
+    (sent,) = bot.sent
     assert sent.text == to_plain(html_call.params["text"])
     assert "Leak number 7 (http://forum.onion/t?tid=7)" in sent.text and "<b>" not in sent.text
     assert sent.preview_disabled
     check_plain(sent.text)
 
 
-def test_migrated_chat_gets_the_message_and_is_remembered(fakebot: FakeBot) -> None:
+def test_migrated_chat_gets_the_message_and_is_remembered(bot: FakeBot) -> None:
     store = FakeStore()
     first = store.add("soc", hits=[hit(1)])
-    fakebot.migrate(CHATS["soc"], -1009999999999)
+    bot.migrate(CHATS["soc"], -1009999999999)
 
     async def body(d: Dispatcher) -> None:
         await d.deliver_due()
         store.add("soc", hits=[hit(2)])
         await d.drain(10)
-    dispatch(fakebot, store, body, clock=FakeClock())
+    dispatch(bot, store, body, clock=SleepClock(START))
     assert store.state(first) == "sent"
-    assert [m.chat_id for m in fakebot.sent] == [-1009999999999, -1009999999999]
-    tried_old = [c for c in fakebot.calls if str(c.params.get("chat_id")) == str(CHATS["soc"])]
+    assert [m.chat_id for m in bot.sent] == [-1009999999999, -1009999999999]
+    tried_old = [c for c in bot.calls if str(c.params.get("chat_id")) == str(CHATS["soc"])]
     assert len(tried_old) == 1                          # the second message went straight to the new id
     assert "-1009999999999" in store.meta[MIGRATED_KEY.format("soc")]
 
 
-def test_timeout_is_retried_at_least_once(fakebot: FakeBot) -> None:
+def test_timeout_is_retried_at_least_once(bot: FakeBot) -> None:
     store = FakeStore()
     row = store.add("soc", hits=[hit(1)])
 
     async def body(d: Dispatcher) -> tuple[DeliveryReport, str | None, DeliveryReport]:
-        fakebot.delay(1.0, count=1)
+        bot.delay(1.0, count=1)
         first = await d.deliver_due()
         error = store.rows[row].error
         return first, error, await d.drain(60)
-    first, error, final = dispatch(fakebot, store, body, clock=FakeClock(), timeout=0.3)
+    first, error, final = dispatch(bot, store, body, clock=SleepClock(START), timeout=0.3)
     assert first.failed == 1 and "may have been sent" in (error or "")
     assert final.sent == 1 and final.pending == 0 and store.state(row) == "sent"
 
 
-def test_chat_no_longer_configured_is_parked(fakebot: FakeBot) -> None:
+def test_chat_no_longer_configured_is_parked(bot: FakeBot) -> None:
     store = FakeStore()
     row = store.add("old-chat", hits=[hit(1)])
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
     assert report.parked == 1 and store.state(row) == "parked"
-    assert "old-chat" in (store.rows[row].error or "") and not fakebot.sent
+    assert "old-chat" in (store.rows[row].error or "") and not bot.sent
 
 
 # ---------------------------------------------------------------- rate limits
@@ -410,13 +389,13 @@ def sent_at(store: FakeStore, chat: str) -> list[float]:
     return sorted(r.sent_at.timestamp() for r in store.rows.values() if r.row.chat == chat and r.sent_at)
 
 
-def test_one_message_per_second_per_chat_chats_in_parallel(fakebot: FakeBot) -> None:
+def test_one_message_per_second_per_chat_chats_in_parallel(bot: FakeBot) -> None:
     store = FakeStore()
     for n in range(5):
         store.add("soc", hits=[hit(n)])
         store.add("analyst", "text", payload={"text": f"note {n}"})
-    clock = FakeClock()
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=clock)
+    clock = SleepClock(START)
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=clock)
     assert report.sent == 10
     for chat in ("soc", "analyst"):
         times = sent_at(store, chat)
@@ -425,28 +404,28 @@ def test_one_message_per_second_per_chat_chats_in_parallel(fakebot: FakeBot) -> 
     assert clock.t - START < 6        # the two chats were served side by side, not one after the other
 
 
-def test_groups_get_at_most_twenty_messages_a_minute(fakebot: FakeBot) -> None:
+def test_groups_get_at_most_twenty_messages_a_minute(bot: FakeBot) -> None:
     store = FakeStore()
     for n in range(25):
         store.add("cert", "text", payload={"text": f"notice {n}"})     # text rows are never digested
-    report = dispatch(fakebot, store, lambda d: d.deliver_due(), clock=FakeClock())
+    report = dispatch(bot, store, lambda d: d.deliver_due(), clock=SleepClock(START))
     assert report.sent == 25
     times = sent_at(store, "cert")
     assert all(sum(1 for t in times if start <= t < start + 60) <= 20 for start in times)
     assert times[20] - times[0] >= 60
 
 
-def test_thirty_messages_a_second_overall(fakebot: FakeBot) -> None:
+def test_thirty_messages_a_second_overall(bot: FakeBot) -> None:
     chats = {f"user{n}": 1000 + n for n in range(40)}
     store = FakeStore()
     for name in chats:
         store.add(name, "text", payload={"text": f"hello {name}"})
 
     async def main() -> DeliveryReport:
-        sender = TelegramSender(TOKEN, fakebot.api_url, chats)
+        sender = TelegramSender(TOKEN, bot.api_url, chats)
         await sender.start()
         try:
-            clock = FakeClock()
+            clock = SleepClock(START)
             return await Dispatcher(store, sender, tg_config(chats=chats, health_chats=(), default_chats=()),
                                     clock=clock, sleep=clock.sleep).deliver_due()
         finally:
@@ -456,14 +435,14 @@ def test_thirty_messages_a_second_overall(fakebot: FakeBot) -> None:
     assert all(sum(1 for t in times if start <= t < start + 1.0) <= 30 for start in times)
 
 
-def test_limits_hold_across_a_restart(fakebot: FakeBot) -> None:
+def test_limits_hold_across_a_restart(bot: FakeBot) -> None:
     store = FakeStore()
     earlier = store.add("soc", hits=[hit(1)])
     store.rows[earlier] = replace(store.rows[earlier], state="sent", batch=earlier,
                                   sent_at=datetime.fromtimestamp(START - 0.25, timezone.utc))
     store.add("soc", hits=[hit(2)])
-    clock = FakeClock()
-    dispatch(fakebot, store, lambda d: d.deliver_due(), clock=clock)
+    clock = SleepClock(START)
+    dispatch(bot, store, lambda d: d.deliver_due(), clock=clock)
     assert sent_at(store, "soc")[1] - sent_at(store, "soc")[0] >= 1.0
     assert clock.sleeps and clock.sleeps[0] == pytest.approx(0.75)
 
@@ -471,24 +450,24 @@ def test_limits_hold_across_a_restart(fakebot: FakeBot) -> None:
 # ---------------------------------------------------------------- test-alert and console
 
 
-def test_send_test_reports_each_chat(fakebot: FakeBot) -> None:
-    fakebot.chat_not_found(CHATS["cert"])
-    results = dispatch(fakebot, FakeStore(), lambda d: d.send_test(None), clock=FakeClock())
+def test_send_test_reports_each_chat(bot: FakeBot) -> None:
+    bot.chat_not_found(CHATS["cert"])
+    results = dispatch(bot, FakeStore(), lambda d: d.send_test(None), clock=SleepClock(START))
     assert {(name, ok) for name, ok, _ in results} == {("soc", True), ("ops", True), ("cert", False),
                                                        ("analyst", True)}
     error = dict((name, err) for name, _, err in results)["cert"]
     assert error and "chat not found" in error.lower()
-    assert len(fakebot.sent) == 3 and all("test message" in m.visible for m in fakebot.sent)
-    one = dispatch(fakebot, FakeStore(), lambda d: d.send_test("ops"), clock=FakeClock())
+    assert len(bot.sent) == 3 and all("test message" in m.visible for m in bot.sent)
+    one = dispatch(bot, FakeStore(), lambda d: d.send_test("ops"), clock=SleepClock(START))
     assert one == [("ops", True, None)]
-    missing = dispatch(fakebot, FakeStore(), lambda d: d.send_test("nope"), clock=FakeClock())
+    missing = dispatch(bot, FakeStore(), lambda d: d.send_test("nope"), clock=SleepClock(START))
     assert missing[0][:2] == ("nope", False)
 
 
 def test_console_delivery_without_any_chat(capsys: pytest.CaptureFixture[str]) -> None:
     store = FakeStore()
     rows = [store.add("soc", hits=[hit(n)]) for n in range(3)]
-    clock = FakeClock()
+    clock = SleepClock(START)
     config = tg_config(chats={}, default_chats=(), health_chats=())
     report = asyncio.run(Dispatcher(store, ConsoleSender(), config, clock=clock, sleep=clock.sleep).drain(5))
     assert report.sent == 3 and all(store.state(i) == "sent" for i in rows)
@@ -500,7 +479,7 @@ def test_console_delivery_without_any_chat(capsys: pytest.CaptureFixture[str]) -
 # ---------------------------------------------------------------- the real store
 
 
-def _real_store(path: Path, clock: FakeClock) -> Any:
+def _real_store(path: Path, clock: SleepClock) -> Any:
     try:
         from monitor.store import AsyncStore
         return AsyncStore(str(path), clock=lambda: datetime.fromtimestamp(clock(), timezone.utc))
@@ -508,10 +487,10 @@ def _real_store(path: Path, clock: FakeClock) -> Any:
         pytest.skip(f"monitor.store is not implemented yet: {exc!r}")
 
 
-def test_with_the_real_store_nothing_is_lost_across_a_restart(fakebot: FakeBot, tmp_path: Path) -> None:
+def test_with_the_real_store_nothing_is_lost_across_a_restart(bot: FakeBot, tmp_path: Path) -> None:
     from monitor.store import PollRecord
 
-    clock = FakeClock()
+    clock = SleepClock(START)
     store = _real_store(tmp_path / "leakmon.db", clock)
     watches = {"Mediboard": WatchEntry(name="Mediboard", kind="software", terms=("Mediboard",),
                                        severity="high", chats=("soc", "cert"))}
@@ -520,15 +499,15 @@ def test_with_the_real_store_nothing_is_lost_across_a_restart(fakebot: FakeBot, 
     hits = {it.item_id: [Hit("Mediboard", ("Mediboard",), "text", 17, 26)] for it in items}
 
     async def main() -> tuple[DeliveryReport, DeliveryReport, DeliveryReport, OutboxStats]:
-        sender = TelegramSender(TOKEN, fakebot.api_url, CHATS)
+        sender = TelegramSender(TOKEN, bot.api_url, CHATS)
         await sender.start()
         try:
             poll = PollRecord(source="bf", started=datetime.fromtimestamp(clock(), timezone.utc), duration=0.1,
                               ok=True, items=3)
             await store.save_poll(poll, items, hits, watches, failure_threshold=3, health_chats=["ops"])
-            fakebot.fail_5xx(count=None)
+            bot.fail_5xx(count=None)
             down = await Dispatcher(store, sender, tg_config(), clock=clock, sleep=clock.sleep).deliver_due()
-            fakebot.clear()
+            bot.clear()
             # a new process: a new dispatcher on the same file
             restarted = Dispatcher(store, sender, tg_config(), clock=clock, sleep=clock.sleep)
             done = await restarted.drain(3600)
@@ -541,9 +520,9 @@ def test_with_the_real_store_nothing_is_lost_across_a_restart(fakebot: FakeBot, 
     assert down.sent == 0 and down.pending == 6
     assert done.sent == 6 and done.pending == 0
     assert again.sent == 0 and stats.pending == 0
-    per_chat = {chat: [m.visible for m in fakebot.sent if m.chat_id == CHATS[chat]] for chat in ("soc", "cert")}
+    per_chat = {chat: [m.visible for m in bot.sent if m.chat_id == CHATS[chat]] for chat in ("soc", "cert")}
     for chat, texts in per_chat.items():
         assert sorted(t.split("\n")[2] for t in texts) == [f"📰 Leak number {n}" for n in (1, 2, 3)]
         assert all("<b>" not in t and "Mediboard" in t for t in texts)
-    times = sorted(m.t for m in fakebot.sent if m.chat_id == CHATS["soc"])
+    times = sorted(m.t for m in bot.sent if m.chat_id == CHATS["soc"])
     assert len(times) == 3

@@ -17,8 +17,8 @@ from warcio.archiveiterator import ArchiveIterator
 from monitor.cli import main
 from tests.fakebot import FakeBot
 from tests.loopback import LoopbackSite
+from tests.support.files import fixture
 
-FIXTURES = Path(__file__).parent / "fixtures" / "privacy"
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 SOC = -1001111111111
 SAMPLE = ["jean.dupont@gmail.com", "claire.martin", "06 12 34 56 78", "+44 20 7946 0958",
@@ -60,20 +60,14 @@ follow = true
 '''
 
 
-@pytest.fixture
-def bot():
-    server = FakeBot()
-    yield server
-    server.close()
-
 
 @pytest.fixture
 def world(site: LoopbackSite, bot: FakeBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("LEAKMON_TEST_TOKEN", bot.token)
-    site.route("/mybb/Forum-Databases", (FIXTURES / "mybb_listing.html").read_bytes(), headers=HTML)
-    site.route("/mybb/Thread-CHU-de-Rennes-patients-758k", (FIXTURES / "mybb_thread_7001.html").read_bytes(),
+    site.route("/mybb/Forum-Databases", fixture("privacy/mybb_listing.html"), headers=HTML)
+    site.route("/mybb/Thread-CHU-de-Rennes-patients-758k", fixture("privacy/mybb_thread_7001.html"),
                headers={**HTML, "Set-Cookie": "mybbuser=secret-session; path=/", "X-Served-By": "loopback"})
-    site.route("/mybb/Thread-CHU-de-Rennes-order-list", (FIXTURES / "mybb_thread_7002.html").read_bytes(),
+    site.route("/mybb/Thread-CHU-de-Rennes-order-list", fixture("privacy/mybb_thread_7002.html"),
                headers=HTML)
     config = tmp_path / "config.toml"
     config.write_text(config_text(site, tmp_path / "leakmon.db", bot), encoding="utf-8")
@@ -142,8 +136,8 @@ def test_evidence_is_a_warc_that_warcio_reads_back(world: Path, site: LoopbackSi
     out = tmp_path / "evidence.warc.gz"
     result = cli(world, "evidence", str(hit["id"]), "--out", str(out))
     assert result.exit_code == 0, result.output
-    served = {site.url("/mybb/Forum-Databases"): (FIXTURES / "mybb_listing.html").read_bytes(),
-              site.url("/mybb/Thread-CHU-de-Rennes-patients-758k"): (FIXTURES / "mybb_thread_7001.html").read_bytes()}
+    served = {site.url("/mybb/Forum-Databases"): fixture("privacy/mybb_listing.html"),
+              site.url("/mybb/Thread-CHU-de-Rennes-patients-758k"): fixture("privacy/mybb_thread_7001.html")}
     seen = {}
     with out.open("rb") as stream:
         for record in ArchiveIterator(stream, check_digests=True):

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from monitor.cli import main
+from tests.support.files import fixture
 
 APOSTROPHE_TWICE = "’".encode().decode("cp1252").encode().decode("cp1252")
 
@@ -78,7 +79,6 @@ def test_repaired_and_lookalike_titles_match_and_are_stored_repaired(tracker: Pa
     assert "La Châtaigneraie" in result.stdout and "ChÃ¢" not in result.stdout
 
 
-FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _run(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
@@ -92,9 +92,9 @@ def _run(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
 
 
 def test_check_fetch_show_prints_every_field_and_its_selector(site, tmp_path: Path) -> None:
-    site.route("/Forum-Databases", (FIXTURES / "mybb_forumdisplay_truncated.html").read_bytes(),
+    site.route("/Forum-Databases", fixture("mybb_forumdisplay_truncated.html"),
                headers={"Content-Type": "text/html; charset=utf-8"})
-    site.route("/index.php", (FIXTURES / "mybb_index.html").read_bytes(),
+    site.route("/index.php", fixture("mybb_index.html"),
                headers={"Content-Type": "text/html; charset=utf-8"})
     site.route("/posts.json", json.dumps(RECORDS[:2], ensure_ascii=False),
                headers={"Content-Type": "application/json; charset=utf-8"})

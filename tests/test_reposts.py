@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterator
 
@@ -25,8 +25,8 @@ from monitor.items import Hit, Item
 from monitor.store import SCHEMA_VERSION, AsyncStore, PollRecord, Store, near_identical, title_key
 from tests.daemon_world import rss
 from tests.fakebot import FakeBot
+from tests.support.clocks import T0, Clock, SleepClock
 
-T0 = datetime(2024, 11, 20, 10, 0, tzinfo=timezone.utc)
 TOKEN = "5550002222:AAE-repost_secret-token"
 SOC, CERT = -1001111111111, -1002222222222
 WATCHES = {
@@ -35,14 +35,6 @@ WATCHES = {
     "CHU de Rennes": WatchEntry(name="CHU de Rennes", terms=("CHU de Rennes",), chats=("soc",)),
 }
 TITLE = "Mediboard: 758,912 French patients database"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -150,35 +142,15 @@ def test_repost_waits_for_the_first_alert_then_replies_to_it(store: Store, clock
 # ---------------------------------------------------------------- through the dispatcher to the fake Bot API
 
 
-@pytest.fixture
-def fakebot() -> Iterator[FakeBot]:
-    bot = FakeBot(token=TOKEN)
-    yield bot
-    bot.close()
 
-
-class FakeTime:
-    """Time that moves only when slept through (the 1 message/s per chat limit costs nothing)."""
-
-    def __init__(self) -> None:
-        self.t = T0.timestamp() + 60.0
-
-    def __call__(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += max(0.0, seconds)
-        await asyncio.sleep(0)
-
-
-def test_repost_is_one_reply_threaded_to_the_first_alert(tmp_path: Path, fakebot: FakeBot, clock: Clock) -> None:
+def test_repost_is_one_reply_threaded_to_the_first_alert(tmp_path: Path, bot: FakeBot, clock: Clock) -> None:
     config = TelegramConfig(token_env="X", default_chats=("soc",), chats={"soc": SOC, "cert": CERT})
 
     async def scenario() -> None:
         store = AsyncStore(Store(tmp_path / "l.db", clock=clock))
-        sender = TelegramSender(TOKEN, fakebot.api_url, config.chats)
+        sender = TelegramSender(TOKEN, bot.api_url, config.chats)
         await sender.start()
-        time = FakeTime()
+        time = SleepClock(T0.timestamp() + 60.0)
         dispatcher = Dispatcher(store, sender, config, clock=time, sleep=time.sleep, rng=random.Random(3))
         try:
             save(store.store, "forum-a", "1", TITLE)
@@ -192,7 +164,7 @@ def test_repost_is_one_reply_threaded_to_the_first_alert(tmp_path: Path, fakebot
 
     asyncio.run(scenario())
     for chat in (SOC, CERT):
-        alert, reply = [m for m in fakebot.sent if m.chat_id == chat]
+        alert, reply = [m for m in bot.sent if m.chat_id == chat]
         assert "Also seen on" not in alert.text and "forum-a.invalid/1" in alert.text
         assert "Also seen on" in reply.visible and "forum-b" in reply.visible
         assert reply.parse_mode == "HTML" and reply.preview_disabled and "DATABASE &lt;b&gt;" in reply.text
@@ -203,13 +175,13 @@ def test_repost_is_one_reply_threaded_to_the_first_alert(tmp_path: Path, fakebot
             data = [b["callback_data"] for row in message.reply_markup["inline_keyboard"] for b in row]
             assert any(d.startswith("mute:") for d in data) and any(d.startswith("fp:") for d in data)
             assert all(len(d.encode()) <= 64 for d in data)
-    assert len(fakebot.sent) == 4
+    assert len(bot.sent) == 4
 
 
 # ---------------------------------------------------------------- the whole flow, and `hits`
 
 
-def test_once_on_two_feeds_alerts_once_and_replies_once(site, fakebot: FakeBot, tmp_path: Path,
+def test_once_on_two_feeds_alerts_once_and_replies_once(site, bot: FakeBot, tmp_path: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEAKMON_TEST_TOKEN", TOKEN)
     site.route("/a.xml", rss([("a-1", TITLE, "dump")]), headers={"Content-Type": "application/rss+xml"})
@@ -222,7 +194,7 @@ timeout = "5s"
 host_delay = "0s"
 [telegram]
 token_env = "LEAKMON_TEST_TOKEN"
-api_url = "{fakebot.api_url}"
+api_url = "{bot.api_url}"
 default_chats = ["soc"]
 [telegram.chats]
 soc = {SOC}
@@ -245,7 +217,7 @@ url = "{site.url('/b.xml')}"
                headers={"Content-Type": "application/rss+xml"})
     result = runner.invoke(main, ["--config", str(config), "once"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    alert, reply = fakebot.sent
+    alert, reply = bot.sent
     assert "Also seen on" in reply.visible and "feed-b" in reply.visible
     assert (reply.reply_to_message_id or (reply.reply_parameters or {}).get("message_id")) == alert.message_id
     hits = json.loads(runner.invoke(main, ["--config", str(config), "hits", "--format", "json"]).stdout)

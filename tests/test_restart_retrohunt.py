@@ -7,19 +7,12 @@ import sqlite3
 from pathlib import Path
 from typing import Callable
 
-import pytest
 
 from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot
 
 SAINT_LUC = '\n[[watch]]\nname = "Clinique Saint-Luc"\nterms = ["Clinique Saint-Luc"]\n'
 
-
-@pytest.fixture
-def bot():
-    server = FakeBot()
-    yield server
-    server.close()
 
 
 def run_until(config: Path, bot: FakeBot, log: Path, done: Callable[[str], bool], what: str) -> str:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from monitor.evidence import PageRecord
 from monitor.store import Store
-from tests.test_store import T0, WATCHES, Clock, hit, item, ok_poll
+from tests.support.clocks import T0, Clock
+from tests.support.records import WATCHES, hit, item, ok_poll
 
 SECRET = "Quetzalcoatlique jean.dupont@gmail.com 1 84 12 76 451 089 46"
 DAY = 86400.0

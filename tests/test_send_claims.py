@@ -6,15 +6,14 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from monitor.store import Store, claim_owner
-from tests.test_store import Clock
+from tests.support.clocks import T0, Clock
 
-T0 = datetime(2024, 11, 20, 10, 0, tzinfo=timezone.utc)
 LEASE = 300.0
 OTHER_MACHINE = "another-host:4242:abcdef"
 

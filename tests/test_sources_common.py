@@ -10,7 +10,7 @@ from monitor.errors import ParseError
 from sources.common import (
     absolute_url, check_challenge, decode_html, html_text, parse_date, raw_text, title_text,
 )
-from tests.test_sources_fakes import fixture, page
+from tests.support.sources import fixture, page
 
 UTC = timezone.utc
 

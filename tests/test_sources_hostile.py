@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from monitor.errors import ParseError
 from monitor.items import Item
 from sources import html, json as json_source, pastebin, rss, telegram
-from tests.test_sources_fakes import fixture, options, page
+from tests.support.sources import fixture, options, page
 
 PARSERS: dict[str, tuple[str, Callable[[], object], Callable]] = {
     "html-mybb": ("http://forum.example.onion/Forum-Databases",

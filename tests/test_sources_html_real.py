@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import ConfigError, ParseError
 from sources import html
-from tests.test_sources_fakes import FakeFetcher, FakeState, fixture, options, page
+from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
 UTC = timezone.utc
 BASE = "http://breachboard.example.onion/"

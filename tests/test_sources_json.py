@@ -11,7 +11,7 @@ import pytest
 
 from monitor.errors import ConfigError, NotModified, ParseError
 from sources import json as json_source
-from tests.test_sources_fakes import FakeFetcher, FakeState, fixture, options, page
+from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
 UTC = timezone.utc
 RL_API = "https://api.ransomware.live/v2/recentvictims"

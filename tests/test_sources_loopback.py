@@ -15,7 +15,7 @@ from monitor.errors import NotModified, ParseError
 from monitor.fetch import Network
 from sources import make_options, module
 from tests.loopback import LoopbackSite
-from tests.test_sources_fakes import FakeState, fixture
+from tests.support.sources import FakeState, fixture
 
 
 def _network() -> Network:

@@ -10,7 +10,7 @@ import pytest
 
 from monitor.errors import ConfigError, FetchError, NotModified, ParseError
 from sources import pastebin
-from tests.test_sources_fakes import FakeFetcher, FakeState, fixture, options, page
+from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
 UTC = timezone.utc
 API = "https://scrape.pastebin.com/api_scraping.php?limit=100"

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.errors import ConfigError, NotModified, ParseError
 from sources import rss
-from tests.test_sources_fakes import FakeFetcher, FakeState, fixture, options, page
+from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
 UTC = timezone.utc
 FEED = "https://news.example.fr/feed/"

@@ -9,7 +9,7 @@ import pytest
 
 from monitor.errors import ConfigError, FetchError, NotModified, ParseError
 from sources import telegram
-from tests.test_sources_fakes import FakeFetcher, FakeState, fixture, options, page
+from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
 UTC = timezone.utc
 CHANNEL = "https://t.me/s/leakwatch_fr"

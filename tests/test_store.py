@@ -20,36 +20,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.items import Hit, Item
 from monitor.store import AsyncStore, PollRecord, SaveResult, Store
+from tests.support.clocks import T0, Clock
+from tests.support.records import WATCHES, failed_poll, hit, item, ok_poll
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = datetime(2024, 11, 20, 10, 0, tzinfo=timezone.utc)
-
-WATCHES = {
-    "Mediboard": WatchEntry(name="Mediboard", kind="software", terms=("Mediboard",), severity="high",
-                            chats=("soc", "ops")),
-    "CHU de Rennes": WatchEntry(name="CHU de Rennes", kind="establishment", terms=("CHU de Rennes",),
-                                severity="critical", chats=("soc",)),
-    "Softway": WatchEntry(name="Softway", kind="software", terms=("Softway Medical",), chats=("soc",)),
-}
-
-
-class Clock:
-    """An injected clock the test moves by hand."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> datetime:
-        self.now += timedelta(**delta)
-        return self.now
-
 
 @pytest.fixture
 def clock() -> Clock:
@@ -61,24 +38,6 @@ def store(tmp_path: Path, clock: Clock):
     s = Store(tmp_path / "leakmon.db", clock=clock)
     yield s
     s.close()
-
-
-def item(n: int | str, title: str = "", text: str | None = None, source: str = "forum") -> Item:
-    return Item(source=source, item_id=str(n), url=f"http://forum.example/t/{n}", title=title or f"thread {n}",
-                text=text, author="seller", date=T0 - timedelta(hours=1))
-
-
-def hit(watch: str, term: str | None = None, fld: str = "text", start: int = 0) -> Hit:
-    term = term or watch
-    return Hit(watch=watch, terms=(term,), field=fld, start=start, end=start + len(term))
-
-
-def ok_poll(source: str = "forum", n: int = 0, started: datetime = T0) -> PollRecord:
-    return PollRecord(source=source, started=started, duration=0.5, ok=True, items=n)
-
-
-def failed_poll(reason: str = "HTTP 503", source: str = "forum", started: datetime = T0) -> PollRecord:
-    return PollRecord(source=source, started=started, duration=0.5, ok=False, error=reason)
 
 
 def save(store: Store, items: list[Item], hits: dict[str, list[Hit]] | None = None,

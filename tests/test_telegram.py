@@ -6,7 +6,7 @@ import asyncio
 import logging
 import traceback
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Iterator
+from typing import Any, Awaitable, Callable
 
 import pytest
 from telegram.error import RetryAfter
@@ -23,17 +23,11 @@ TOKEN = "7412589630:AAH-secret_T0ken-do-not-leak"
 CHATS = {"soc": -1001234567890, "ops": -1009876543210, "analyst": 424242, "channel": "@leak_alerts"}
 
 
-@pytest.fixture
-def fakebot() -> Iterator[FakeBot]:
-    bot = FakeBot(token=TOKEN)
-    yield bot
-    bot.close()
 
-
-def run(fakebot: FakeBot, body: Callable[[TelegramSender], Awaitable[Any]], **kwargs: Any) -> Any:
+def run(bot: FakeBot, body: Callable[[TelegramSender], Awaitable[Any]], **kwargs: Any) -> Any:
     """Start a sender against the fake, run ``body``, stop the sender."""
     async def main() -> Any:
-        sender = TelegramSender(TOKEN, fakebot.api_url, CHATS, **kwargs)
+        sender = TelegramSender(TOKEN, bot.api_url, CHATS, **kwargs)
         await sender.start()
         try:
             return await body(sender)
@@ -42,7 +36,7 @@ def run(fakebot: FakeBot, body: Callable[[TelegramSender], Awaitable[Any]], **kw
     return asyncio.run(main())
 
 
-def failure(fakebot: FakeBot, chat: str = "soc", html: str = "<b>alert</b>",
+def failure(bot: FakeBot, chat: str = "soc", html: str = "<b>alert</b>",
             arm: Callable[[], None] = lambda: None, **kwargs: Any) -> DeliveryError:
     """The error of one send, with ``arm`` flipping the fake's switch after start (getMe)."""
     async def body(sender: TelegramSender) -> DeliveryError:
@@ -50,7 +44,7 @@ def failure(fakebot: FakeBot, chat: str = "soc", html: str = "<b>alert</b>",
         with pytest.raises(DeliveryError) as info:
             await sender.send(chat, html)
         return info.value
-    return run(fakebot, body, **kwargs)
+    return run(bot, body, **kwargs)
 
 
 def no_token_in(exc: BaseException) -> None:
@@ -59,11 +53,11 @@ def no_token_in(exc: BaseException) -> None:
     assert TOKEN.split(":")[1] not in text
 
 
-def test_sends_html_with_previews_disabled(fakebot: FakeBot) -> None:
+def test_sends_html_with_previews_disabled(bot: FakeBot) -> None:
     html = '🔴 <b>HIGH</b> <a href="http://x.onion/t?a=1&amp;b=2">FR hospital</a>'
-    message_id = run(fakebot, lambda s: s.send("soc", html))
-    assert [c.method for c in fakebot.calls] == ["getMe", "sendMessage"]
-    (sent,) = fakebot.sent
+    message_id = run(bot, lambda s: s.send("soc", html))
+    assert [c.method for c in bot.calls] == ["getMe", "sendMessage"]
+    (sent,) = bot.sent
     assert sent.message_id == message_id
     assert sent.chat_id == CHATS["soc"]
     assert sent.text == html
@@ -72,19 +66,19 @@ def test_sends_html_with_previews_disabled(fakebot: FakeBot) -> None:
     assert sent.visible == "🔴 HIGH FR hospital"
 
 
-def test_plain_text_and_channel_names(fakebot: FakeBot) -> None:
+def test_plain_text_and_channel_names(bot: FakeBot) -> None:
     async def body(sender: TelegramSender) -> None:
         await sender.send("channel", "1 < 2 & <b>not markup</b>", plain=True)
         await sender.send("analyst", "<i>hi</i>", chat_id=555)      # an explicit (migrated) id wins
-    run(fakebot, body)
-    first, second = fakebot.sent
+    run(bot, body)
+    first, second = bot.sent
     assert first.chat_id == "@leak_alerts" and first.parse_mode is None
     assert first.visible == "1 < 2 & <b>not markup</b>" and first.preview_disabled
     assert second.chat_id == 555
 
 
-def test_rate_limit_becomes_a_pause(fakebot: FakeBot) -> None:
-    exc = failure(fakebot, arm=lambda: fakebot.rate_limit(retry_after=7))
+def test_rate_limit_becomes_a_pause(bot: FakeBot) -> None:
+    exc = failure(bot, arm=lambda: bot.rate_limit(retry_after=7))
     assert isinstance(exc, DeliveryRateLimited) and exc.retry_after == 7.0
 
 
@@ -93,57 +87,57 @@ def test_retry_after_as_timedelta() -> None:
     assert isinstance(exc, DeliveryRateLimited) and exc.retry_after == 42.0
 
 
-def test_chat_migrated(fakebot: FakeBot) -> None:
-    fakebot.migrate(CHATS["soc"], -100555)
-    exc = failure(fakebot)
+def test_chat_migrated(bot: FakeBot) -> None:
+    bot.migrate(CHATS["soc"], -100555)
+    exc = failure(bot)
     assert isinstance(exc, DeliveryChatMigrated) and exc.new_chat_id == -100555
 
 
-def test_chat_not_found_and_forbidden_are_refusals(fakebot: FakeBot) -> None:
-    fakebot.chat_not_found(CHATS["soc"])
-    fakebot.forbidden(CHATS["ops"])
-    exc = failure(fakebot, "soc")
+def test_chat_not_found_and_forbidden_are_refusals(bot: FakeBot) -> None:
+    bot.chat_not_found(CHATS["soc"])
+    bot.forbidden(CHATS["ops"])
+    exc = failure(bot, "soc")
     assert isinstance(exc, DeliveryRefused) and exc.chat_wide and "chat not found" in exc.reason.lower()
-    exc = failure(fakebot, "ops")
+    exc = failure(bot, "ops")
     assert isinstance(exc, DeliveryRefused) and exc.chat_wide and "kicked" in exc.reason
 
 
-def test_unconfigured_chat_name_is_refused(fakebot: FakeBot) -> None:
-    exc = failure(fakebot, "nowhere")
+def test_unconfigured_chat_name_is_refused(bot: FakeBot) -> None:
+    exc = failure(bot, "nowhere")
     assert isinstance(exc, DeliveryRefused)
-    assert fakebot.methods() == ["getMe"]
+    assert bot.methods() == ["getMe"]
 
 
 @pytest.mark.parametrize("html", ["<script>alert(1)</script>", "AT&T", "<b>unclosed", "x" * 5000])
-def test_markup_refusals(fakebot: FakeBot, html: str) -> None:
-    exc = failure(fakebot, html=html)
+def test_markup_refusals(bot: FakeBot, html: str) -> None:
+    exc = failure(bot, html=html)
     assert isinstance(exc, DeliveryBadMarkup)
 
 
-def test_server_errors_and_refused_connections_are_transient(fakebot: FakeBot) -> None:
-    assert isinstance(failure(fakebot, arm=lambda: fakebot.fail_5xx(count=1)), DeliveryTransient)
+def test_server_errors_and_refused_connections_are_transient(bot: FakeBot) -> None:
+    assert isinstance(failure(bot, arm=lambda: bot.fail_5xx(count=1)), DeliveryTransient)
 
     async def body(sender: TelegramSender) -> None:
-        fakebot.down()
+        bot.down()
         try:
             with pytest.raises(DeliveryTransient) as info:
                 await sender.send("soc", "<b>x</b>")
             no_token_in(info.value)
         finally:
-            fakebot.up()
+            bot.up()
         await sender.send("soc", "<b>after</b>")    # same port, works again
-    run(fakebot, body)
-    assert fakebot.texts() == ["<b>after</b>"]
+    run(bot, body)
+    assert bot.texts() == ["<b>after</b>"]
 
 
-def test_late_answer_is_uncertain_and_the_message_may_have_gone(fakebot: FakeBot) -> None:
+def test_late_answer_is_uncertain_and_the_message_may_have_gone(bot: FakeBot) -> None:
     async def body(sender: TelegramSender) -> None:
-        fakebot.delay(1.0, count=1)
+        bot.delay(1.0, count=1)
         with pytest.raises(DeliveryUncertain):
             await sender.send("soc", "<b>slow</b>")
-    run(fakebot, body, timeout=0.3)
-    deadline = asyncio.run(_wait_for(lambda: bool(fakebot.sent)))
-    assert deadline and fakebot.texts() == ["<b>slow</b>"]   # Telegram got it anyway: at-least-once
+    run(bot, body, timeout=0.3)
+    deadline = asyncio.run(_wait_for(lambda: bool(bot.sent)))
+    assert deadline and bot.texts() == ["<b>slow</b>"]   # Telegram got it anyway: at-least-once
 
 
 async def _wait_for(condition: Callable[[], bool], limit: float = 3.0) -> bool:
@@ -154,11 +148,11 @@ async def _wait_for(condition: Callable[[], bool], limit: float = 3.0) -> bool:
     return condition()
 
 
-def test_wrong_token_fails_at_start_without_showing_it(fakebot: FakeBot, caplog: pytest.LogCaptureFixture) -> None:
+def test_wrong_token_fails_at_start_without_showing_it(bot: FakeBot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
 
     async def main() -> None:
-        sender = TelegramSender("999:WRONG-secret-token", fakebot.api_url, CHATS)
+        sender = TelegramSender("999:WRONG-secret-token", bot.api_url, CHATS)
         try:
             with pytest.raises(DeliveryError) as info:
                 await sender.start()
@@ -172,27 +166,27 @@ def test_wrong_token_fails_at_start_without_showing_it(fakebot: FakeBot, caplog:
     assert caplog.records            # PTB did log at DEBUG: the filter redacted, not silenced
 
 
-def test_token_never_in_errors_or_logs(fakebot: FakeBot, caplog: pytest.LogCaptureFixture) -> None:
+def test_token_never_in_errors_or_logs(bot: FakeBot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     errors: list[DeliveryError] = []
 
     async def body(sender: TelegramSender) -> None:
         await sender.send("soc", "<b>ok</b>")
-        for arm in (lambda: fakebot.fail_5xx(1), lambda: fakebot.rate_limit(3),
-                    lambda: fakebot.chat_not_found(CHATS["ops"]), lambda: None):
+        for arm in (lambda: bot.fail_5xx(1), lambda: bot.rate_limit(3),
+                    lambda: bot.chat_not_found(CHATS["ops"]), lambda: None):
             arm()
             chat = "ops" if len(errors) == 2 else "soc"
             try:
                 await sender.send(chat, "<b>x" if len(errors) == 3 else "<b>x</b>")
             except DeliveryError as exc:
                 errors.append(exc)
-        fakebot.down()
+        bot.down()
         try:
             await sender.send("soc", "<b>x</b>")
         except DeliveryError as exc:
             errors.append(exc)
-        fakebot.up()
-    run(fakebot, body)
+        bot.up()
+    run(bot, body)
     assert [type(e) for e in errors] == [DeliveryTransient, DeliveryRateLimited, DeliveryRefused,
                                          DeliveryBadMarkup, DeliveryTransient]
     for exc in errors:
@@ -201,18 +195,18 @@ def test_token_never_in_errors_or_logs(fakebot: FakeBot, caplog: pytest.LogCaptu
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
 
 
-def test_the_sender_token_is_removed_by_the_shared_redactor(fakebot: FakeBot) -> None:
+def test_the_sender_token_is_removed_by_the_shared_redactor(bot: FakeBot) -> None:
     # The token is not shaped like a real one here (too short a secret), so only its value can
     # find it: the sender registers it with monitor.redaction, which every log line goes through.
     token = "4242:AAE-short-sender-secret"
-    TelegramSender(token, fakebot.api_url, CHATS)
-    assert token not in redact(f"GET {fakebot.api_url}/bot{token}/getMe failed")
+    TelegramSender(token, bot.api_url, CHATS)
+    assert token not in redact(f"GET {bot.api_url}/bot{token}/getMe failed")
     assert token not in redact(f"error quoting {token} bare")
 
 
 def test_make_sender_picks_console_without_token_or_chats(monkeypatch: pytest.MonkeyPatch,
-                                                          fakebot: FakeBot) -> None:
-    config = TelegramConfig(token_env="LEAKMON_TEST_TOKEN", api_url=fakebot.api_url, chats=CHATS)
+                                                          bot: FakeBot) -> None:
+    config = TelegramConfig(token_env="LEAKMON_TEST_TOKEN", api_url=bot.api_url, chats=CHATS)
     monkeypatch.delenv("LEAKMON_TEST_TOKEN", raising=False)
     assert isinstance(make_sender(config), ConsoleSender)
     monkeypatch.setenv("LEAKMON_TEST_TOKEN", "  ")
@@ -229,7 +223,7 @@ def test_make_sender_picks_console_without_token_or_chats(monkeypatch: pytest.Mo
         finally:
             await sender.stop()
     asyncio.run(main())
-    assert fakebot.sent[0].chat_id == CHATS["ops"]
+    assert bot.sent[0].chat_id == CHATS["ops"]
 
 
 def test_console_sender_prints_plain_text(capsys: pytest.CaptureFixture[str]) -> None:

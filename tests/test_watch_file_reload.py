@@ -5,17 +5,10 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-import pytest
 
 from tests.daemon_world import OPS, SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot
 
-
-@pytest.fixture
-def bot():
-    server = FakeBot()
-    yield server
-    server.close()
 
 
 def test_a_name_appended_to_a_watch_file_is_retro_hunted_without_restart(site, bot: FakeBot, tmp_path: Path) -> None:

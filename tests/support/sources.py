@@ -7,21 +7,16 @@ URLs with FetchError("HTTP 404") and records every request. No network is involv
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Sequence
 from urllib.parse import urlsplit
 
-from monitor.config import SourceConfig
+from monitor.sourceconfig import SourceConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.fetch import Page
 from sources import SourceState, make_options
+from tests.support.files import fixture
 
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def fixture(name: str) -> bytes:
-    """The bytes of a saved fixture page."""
-    return (FIXTURES / name).read_bytes()
+__all__ = ["FakeFetcher", "FakeState", "fixture", "options", "page"]
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
