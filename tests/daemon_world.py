@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 from xml.sax.saxutils import escape
 
 from tests.fakebot import FakeBot
 from tests.loopback import LoopbackSite
+from tests.support.waiting import wait_for  # noqa: F401  (the daemon tests import it from here)
 
 SOC, OPS = -1001111111111, -1003333333333
 
@@ -82,15 +81,6 @@ class RunningDaemon:
 
     def output(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def serve_feed(site: LoopbackSite, items: list[tuple[str, str, str]]) -> None:

@@ -19,6 +19,7 @@ from monitor.items import Item
 from monitor.match import Matcher
 from monitor.store import AsyncStore, PollRecord, Store
 from tests.fakebot import FakeBot
+from tests.support.waiting import until
 
 SOC, VENDOR, OPS = -1001111111111, -1004444444444, -1003333333333
 TOKEN = "5550004444:AAE-routing_secret-token"
@@ -87,10 +88,7 @@ def test_search_recent_and_status_show_a_chat_only_its_own_posts(tmp_path: Path)
                     (VENDOR, "/recent"), (SOC, "/recent"), (VENDOR, "/status"), (SOC, "/status")]
             for n, (chat, text) in enumerate(asks):
                 bot.queue_update(_message(chat, text, 100 + n))
-            deadline = time.monotonic() + 20
-            while len(bot.sent) < len(asks):
-                assert time.monotonic() < deadline, "timed out waiting for the answers"
-                await asyncio.sleep(0.05)
+            await until(lambda: len(bot.sent) >= len(asks), 20, "the answers")
         finally:
             await poller.stop()
             await astore.close()

@@ -29,6 +29,7 @@ from monitor.store import AsyncStore, HitView, PollRecord, Store
 from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot, check_html
 from tests.support.clocks import T0, Clock
+from tests.support.waiting import until
 
 CERT, OPS, STRANGER = -1002222222222, -1003333333333, -1009999999999
 TOKEN = "5550003333:AAE-commands_secret-token"
@@ -292,14 +293,6 @@ def _press(chat_id: int, data: str, message_id: int = 1001) -> dict[str, Any]:
                                            "chat": {"id": chat_id, "type": "supergroup", "title": "a chat"}}}}
 
 
-async def _until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        await asyncio.sleep(0.05)
-
-
 def test_application_polls_answers_allowed_chats_and_buttons(world: World) -> None:
     bot = FakeBot(token=TOKEN)
     world.post("forum", "1", "Cours", "A Mediboard tutorial for beginners.")
@@ -313,8 +306,8 @@ def test_application_polls_answers_allowed_chats_and_buttons(world: World) -> No
             bot.queue_update(_message(SOC, "/status", message_id=8))
             bot.queue_update(_press(STRANGER, f"fp:{row_id}"))
             bot.queue_update(_press(SOC, f"fp:{row_id}"))
-            await _until(lambda: "answerCallbackQuery" in bot.methods() and bot.texts(SOC))
-            await _until(lambda: "editMessageReplyMarkup" in bot.methods())
+            await until(lambda: "answerCallbackQuery" in bot.methods() and bot.texts(SOC))
+            await until(lambda: "editMessageReplyMarkup" in bot.methods())
         finally:
             await poller.stop()
 

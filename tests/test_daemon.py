@@ -28,8 +28,8 @@ def test_run_alerts_new_posts_health_and_sigterm(site, bot: FakeBot, tmp_path: P
         # the source fails: exactly one health message while it keeps failing, then one recovery
         site.route("/feed.xml", b"unavailable", status=503)
         wait_for(lambda: len(bot.texts(OPS)) >= 1, 15, "the health message")
-        import time
-        time.sleep(4)                                          # several more failed polls
+        polls = len(site.paths())
+        wait_for(lambda: len(site.paths()) >= polls + 4, 20, "four more failed polls")
         assert len(bot.texts(OPS)) == 1 and "HTTP 503" in bot.texts(OPS)[0]
         serve_feed(site, items)
         wait_for(lambda: len(bot.texts(OPS)) >= 2, 15, "the recovery message")

@@ -18,6 +18,7 @@ from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited,
                             DeliveryRefused, DeliveryTransient, DeliveryUncertain)
 from tests.fakebot import FakeBot
+from tests.support.waiting import until
 
 TOKEN = "7412589630:AAH-secret_T0ken-do-not-leak"
 CHATS = {"soc": -1001234567890, "ops": -1009876543210, "analyst": 424242, "channel": "@leak_alerts"}
@@ -136,16 +137,8 @@ def test_late_answer_is_uncertain_and_the_message_may_have_gone(bot: FakeBot) ->
         with pytest.raises(DeliveryUncertain):
             await sender.send("soc", "<b>slow</b>")
     run(bot, body, timeout=0.3)
-    deadline = asyncio.run(_wait_for(lambda: bool(bot.sent)))
-    assert deadline and bot.texts() == ["<b>slow</b>"]   # Telegram got it anyway: at-least-once
-
-
-async def _wait_for(condition: Callable[[], bool], limit: float = 3.0) -> bool:
-    for _ in range(int(limit / 0.05)):
-        if condition():
-            return True
-        await asyncio.sleep(0.05)
-    return condition()
+    asyncio.run(until(lambda: bot.sent, 3.0, "the late message"))
+    assert bot.texts() == ["<b>slow</b>"]   # Telegram got it anyway: at-least-once
 
 
 def test_wrong_token_fails_at_start_without_showing_it(bot: FakeBot, caplog: pytest.LogCaptureFixture) -> None:
