@@ -42,7 +42,9 @@ def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(si
         assert once.returncode == 0, once_out
         assert hunt.returncode == 0, hunt_out
         wait_for(lambda: _pending(db) == 0, 60, "an empty outbox")
-        # every row is marked sent; a second sender's copy, if any, would arrive within a second
+        # every row is marked sent; a second sender's copy, if any, would arrive within a second.
+        # A fixed wait on purpose: no event says "the daemon will send nothing more", and stopping
+        # it at once could cancel the very duplicate this test looks for.
         wait_for(lambda: len(bot.texts(SOC)) >= POSTS, 30, "every alert")
         time.sleep(2)
     finally:
