@@ -371,20 +371,27 @@ def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
 
 
 def _progress(label: str) -> Any:
-    """A progress callback drawing a bar on stderr (terminals only)."""
+    """A ``progress(done, total)`` callback drawing click's progress bar on stderr (terminals only)."""
+    bar: Any = None
+
     def update(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total) if total else width
-        percent = 100 * done / total if total else 100
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {percent:3.0f}%")
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr)
+            bar.__enter__()
+        elif bar.finished:
+            return
+        target = bar.length if done >= total else done    # posts stored meanwhile may pass the count
+        bar.update(max(0, target - bar.pos))
         if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+            bar.__exit__(None, None, None)
     return update
 
 
 def _byte_progress(label: str) -> Any:
     """A progress callback for a file being read: bytes, rate and time left on stderr (terminals only)."""
+    # Drawn by hand, not with click.progressbar: that bar shows neither a rate nor any progress for
+    # a stream of unknown length (``scan -`` reads stdin), and both are what this line is for.
     import time
 
     started = time.monotonic()

@@ -8,6 +8,8 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
+from tabulate import tabulate
+
 from monitor.repair import hit_lookalike
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -52,14 +54,12 @@ def to_json(value: Any) -> str:
 
 
 def to_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], widths: dict[str, int] | None = None) -> str:
-    """A plain text table for a terminal; long cells are shortened with an ellipsis."""
+    """A plain text table for a terminal (tabulate's "simple" layout, every cell left-aligned as
+    text); long cells are shortened with an ellipsis."""
     widths = widths or {}
     cells = [[_short(_flat(row.get(col)), widths.get(col, 60)) for col in columns] for row in rows]
-    sizes = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
-    lines = ["  ".join(col.ljust(sizes[i]) for i, col in enumerate(columns)).rstrip(),
-             "  ".join("-" * sizes[i] for i in range(len(columns)))]
-    lines += ["  ".join(r[i].ljust(sizes[i]) for i in range(len(columns))).rstrip() for r in cells]
-    return "\n".join(lines)
+    table = tabulate(cells, headers=list(columns), tablefmt="simple", disable_numparse=True, stralign="left")
+    return "\n".join(line.rstrip() for line in table.splitlines())
 
 
 def _short(value: Any, width: int) -> str:
