@@ -46,6 +46,7 @@ from typing import Any
 
 import ahocorasick
 
+from monitor.cachedir import default_cache_dir
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
 from monitor.items import Hit
@@ -112,16 +113,6 @@ def _hyperscan() -> Any:
         else:
             _hs_module = hyperscan
     return _hs_module or None
-
-
-def default_cache_dir() -> Path | None:
-    """Where compiled watch lists are cached: ``$LEAKMON_CACHE_DIR`` (empty: no cache), else
-    ``$XDG_CACHE_HOME/leakmon``, else ``~/.cache/leakmon``."""
-    configured = os.environ.get("LEAKMON_CACHE_DIR")
-    if configured is not None:
-        return Path(configured).expanduser() if configured.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "leakmon"
 
 
 class _DefaultCache:

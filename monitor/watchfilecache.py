@@ -2,7 +2,7 @@
 
 The cache holds the (name, terms) rows of one file as read with one spec (columns, separator),
 keyed by a hash of the file's content and the spec: an edited file is read again.
-Stored in the compiled-list cache directory (:func:`monitor.match.default_cache_dir`).
+Stored in the compiled-list cache directory (:func:`monitor.cachedir.default_cache_dir`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from monitor.cachedir import default_cache_dir
+
 _SUFFIX = ".rows"
 _FORMAT = "leakmon-rows-1"
 
 
 def _file(path: Path, spec: Any) -> Path | None:
-    from monitor.match import default_cache_dir
-
     cache_dir = default_cache_dir()
     if cache_dir is None:
         return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sources import html, telegram
-from tests.test_sources_fakes import FakeFetcher, FakeState, options
+from tests.support.sources import FakeFetcher, FakeState, options
 
 FORUM = "http://forumleaks.example.onion/Forum-Databases"
 CHANNEL = "https://t.me/s/leakchan"
