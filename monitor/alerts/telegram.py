@@ -1,7 +1,7 @@
 """Sending messages through python-telegram-bot 22, with its errors translated to DeliveryError.
 
-With ``alerts/commands.py`` (the bot commands), the only module that imports ``telegram``. What each Bot API failure becomes (the dispatcher in
-outbox.py decides what to do with each)::
+Together with ``alerts/commands.py`` (the bot commands), the only code that imports ``telegram``.
+What each Bot API failure becomes (the dispatcher in outbox.py decides what to do with each)::
 
     RetryAfter (int or timedelta)              -> DeliveryRateLimited(retry_after seconds)
     ChatMigrated                               -> DeliveryChatMigrated(new_chat_id)
