@@ -61,7 +61,7 @@ def _message(chat_id: int, text: str, message_id: int) -> dict[str, Any]:
                         "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}}
 
 
-def test_search_recent_and_status_show_a_chat_only_its_own_posts(tmp_path: Path) -> None:
+def test_search_recent_and_status_show_a_chat_only_its_own_posts(bot: FakeBot, tmp_path: Path) -> None:
     config = load_config(_config(tmp_path))
     store = Store(tmp_path / "l.db")
     posts = [Item(source="forum", item_id="1", url="http://forum.invalid/1", title="CHU de Rennes: 40k patients",
@@ -76,7 +76,6 @@ def test_search_recent_and_status_show_a_chat_only_its_own_posts(tmp_path: Path)
     store.save_poll(PollRecord(source="forum", started=datetime.now(timezone.utc), duration=0.1, ok=True,
                                items=3), posts, hits, {w.name: w for w in config.watches},
                     failure_threshold=3, health_chats=("ops",))
-    bot = FakeBot(token=TOKEN)
 
     async def scenario() -> None:
         astore = AsyncStore(store)
@@ -93,14 +92,11 @@ def test_search_recent_and_status_show_a_chat_only_its_own_posts(tmp_path: Path)
             await poller.stop()
             await astore.close()
 
-    try:
-        asyncio.run(scenario())
-        answers: dict[tuple[int, str], str] = {}
-        for message in bot.sent:
-            asked = message.reply_to_message_id or (message.reply_parameters or {}).get("message_id")
-            answers[(message.chat_id, str(asked))] = message.visible
-    finally:
-        bot.close()
+    asyncio.run(scenario())
+    answers: dict[tuple[int, str], str] = {}
+    for message in bot.sent:
+        asked = message.reply_to_message_id or (message.reply_parameters or {}).get("message_id")
+        answers[(message.chat_id, str(asked))] = message.visible
 
     vendor_search, soc_search, ops_search = answers[(VENDOR, "100")], answers[(SOC, "101")], answers[(OPS, "102")]
     # the vendor chat sees the Mediboard post, nothing of the CHU de Rennes post (title, link or count)

@@ -293,8 +293,7 @@ def _press(chat_id: int, data: str, message_id: int = 1001) -> dict[str, Any]:
                                            "chat": {"id": chat_id, "type": "supergroup", "title": "a chat"}}}}
 
 
-def test_application_polls_answers_allowed_chats_and_buttons(world: World) -> None:
-    bot = FakeBot(token=TOKEN)
+def test_application_polls_answers_allowed_chats_and_buttons(bot: FakeBot, world: World) -> None:
     world.post("forum", "1", "Cours", "A Mediboard tutorial for beginners.")
     (row_id, _, _, _), = world.rows()
 
@@ -311,40 +310,32 @@ def test_application_polls_answers_allowed_chats_and_buttons(world: World) -> No
         finally:
             await poller.stop()
 
-    try:
-        world.run(scenario())
-        (answer,) = bot.sent
-        assert answer.chat_id == SOC and "leakmon status" in answer.visible
-        assert answer.parse_mode == "HTML" and answer.preview_disabled
-        assert (answer.reply_to_message_id or (answer.reply_parameters or {}).get("message_id")) == 8
-        calls = [c for c in bot.calls if c.method == "answerCallbackQuery"]
-        assert len(calls) == 1 and "exclude" in calls[0].params["text"]     # the stranger's press: nothing
-        assert world.store.hits()[0].false_positive
-        assert all(c.token_ok for c in bot.calls)
-    finally:
-        bot.close()
+    world.run(scenario())
+    (answer,) = bot.sent
+    assert answer.chat_id == SOC and "leakmon status" in answer.visible
+    assert answer.parse_mode == "HTML" and answer.preview_disabled
+    assert (answer.reply_to_message_id or (answer.reply_parameters or {}).get("message_id")) == 8
+    calls = [c for c in bot.calls if c.method == "answerCallbackQuery"]
+    assert len(calls) == 1 and "exclude" in calls[0].params["text"]     # the stranger's press: nothing
+    assert world.store.hits()[0].false_positive
+    assert all(c.token_ok for c in bot.calls)
 
 
-def test_poller_start_failure_is_a_delivery_error_without_the_token() -> None:
+def test_poller_start_failure_is_a_delivery_error_without_the_token(bot: FakeBot) -> None:
     from monitor.errors import DeliveryError
 
-    bot = FakeBot(token=TOKEN)
     bot.down()
-    try:
-        responder = Responder(None, lambda: None)  # type: ignore[arg-type]
-        poller = CommandPoller(TOKEN, bot.api_url, responder, poll_interval=0.05, timeout=0)
-        with pytest.raises(DeliveryError) as info:
-            asyncio.run(poller.start())
-        assert TOKEN.split(":")[1] not in str(info.value)
-    finally:
-        bot.close()
+    responder = Responder(None, lambda: None)  # type: ignore[arg-type]
+    poller = CommandPoller(TOKEN, bot.api_url, responder, poll_interval=0.05, timeout=0)
+    with pytest.raises(DeliveryError) as info:
+        asyncio.run(poller.start())
+    assert TOKEN.split(":")[1] not in str(info.value)
 
 
 # ---------------------------------------------------------------- the daemon
 
 
-def test_run_with_commands_answers_mutes_releases_and_records(site, tmp_path: Path) -> None:
-    bot = FakeBot()
+def test_run_with_commands_answers_mutes_releases_and_records(bot: FakeBot, site, tmp_path: Path) -> None:
     items = [("n1", "Mediboard database for sale", "758k patients, a Mediboard export")]
     serve_feed(site, items)
     config = tmp_path / "config.toml"
@@ -392,7 +383,6 @@ def test_run_with_commands_answers_mutes_releases_and_records(site, tmp_path: Pa
         wait_for(lambda: any("exclude" in a for a in answers()), 10, "the false positive answer")
     finally:
         code = daemon.stop(signal.SIGTERM)
-        bot.close()
     assert code == 0, daemon.output()
     assert "Traceback" not in daemon.output() and bot.token not in daemon.output()
     hits = json.loads(CliRunner().invoke(main, ["--config", str(config), "hits", "--format", "json"]).stdout)

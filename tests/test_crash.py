@@ -16,35 +16,31 @@ from tests.fakebot import FakeBot
 KILLS = 20
 
 
-def test_sigkill_twenty_times_loses_no_alert(site, tmp_path: Path) -> None:
-    bot = FakeBot()
+def test_sigkill_twenty_times_loses_no_alert(bot: FakeBot, site, tmp_path: Path) -> None:
     rng = random.Random(20241119)
     items: list[tuple[str, str, str]] = []
     config = tmp_path / "config.toml"
     config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url), encoding="utf-8")
     log = tmp_path / "run.log"
-    try:
-        for kill in range(KILLS):
-            for _ in range(rng.randint(1, 3)):            # posts keep arriving
-                n = len(items)
-                items.append((f"g{n}", f"Mediboard leak #{n}", f"part {n}"))
-            serve_feed(site, items)
-            daemon = RunningDaemon(config, bot, log)
-            time.sleep(rng.uniform(0.2, 2.5))             # a random moment: starting, polling, sending
-            daemon.stop(signal.SIGKILL)
-        started_before = log.read_text(errors="replace").count("leakmon running")
+    for kill in range(KILLS):
+        for _ in range(rng.randint(1, 3)):            # posts keep arriving
+            n = len(items)
+            items.append((f"g{n}", f"Mediboard leak #{n}", f"part {n}"))
+        serve_feed(site, items)
         daemon = RunningDaemon(config, bot, log)
-        try:
-            wait_for(lambda: log.read_text(errors="replace").count("leakmon running") > started_before, 30,
-                     "the last start")
-            wanted = {f"#{n}" for n in range(len(items))}
-            wait_for(lambda: wanted <= _numbers(bot.texts(SOC)), 90, "every alert after the last restart")
-            # a row sent just before a kill may still be pending (at-least-once): let it go out too
-            wait_for(lambda: _pending(tmp_path / "l.db") == 0, 90, "an empty outbox")
-        finally:
-            assert daemon.stop(signal.SIGTERM) == 0
+        time.sleep(rng.uniform(0.2, 2.5))             # a random moment: starting, polling, sending
+        daemon.stop(signal.SIGKILL)
+    started_before = log.read_text(errors="replace").count("leakmon running")
+    daemon = RunningDaemon(config, bot, log)
+    try:
+        wait_for(lambda: log.read_text(errors="replace").count("leakmon running") > started_before, 30,
+                 "the last start")
+        wanted = {f"#{n}" for n in range(len(items))}
+        wait_for(lambda: wanted <= _numbers(bot.texts(SOC)), 90, "every alert after the last restart")
+        # a row sent just before a kill may still be pending (at-least-once): let it go out too
+        wait_for(lambda: _pending(tmp_path / "l.db") == 0, 90, "an empty outbox")
     finally:
-        bot.close()
+        assert daemon.stop(signal.SIGTERM) == 0
     texts = bot.texts(SOC)
     counts = Counter(n for text in texts for n in re.findall(r"leak (#\d+)\b", text))
     assert set(counts) == wanted                           # nothing lost

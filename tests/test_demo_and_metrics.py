@@ -54,8 +54,7 @@ def _metric(text: str, name: str) -> float:
     return total
 
 
-def test_metrics_endpoint_counts_polls_hits_and_deliveries(site, tmp_path: Path) -> None:
-    bot = FakeBot()
+def test_metrics_endpoint_counts_polls_hits_and_deliveries(bot: FakeBot, site, tmp_path: Path) -> None:
     port = _free_port()
     items = [("m1", "Mediboard export", "x")]
     serve_feed(site, items)
@@ -83,4 +82,3 @@ def test_metrics_endpoint_counts_polls_hits_and_deliveries(site, tmp_path: Path)
         assert _metric(scrape(), "leakmon_outbox_pending") == 0
     finally:
         assert daemon.stop(signal.SIGTERM) == 0
-        bot.close()

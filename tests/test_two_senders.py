@@ -26,8 +26,8 @@ def start(config: Path, bot: FakeBot, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
 
-def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(site, tmp_path: Path) -> None:
-    bot = FakeBot()
+def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(bot: FakeBot, site,
+                                                                            tmp_path: Path) -> None:
     serve_feed(site, [(f"g{n}", f"Mediboard leak #{n}", f"part {n}") for n in range(POSTS)])
     config = tmp_path / "config.toml"
     db = tmp_path / "l.db"
@@ -49,7 +49,6 @@ def test_run_once_and_retrohunt_together_send_each_row_once_and_keep_the_pace(si
         time.sleep(2)
     finally:
         code = daemon.stop(signal.SIGTERM)
-        bot.close()
     assert code == 0, daemon.output()
     messages = [m for m in bot.sent if m.chat_id == SOC]
     counts = Counter(n for m in messages for n in set(re.findall(r"leak (#\d+)\b", m.text)))
