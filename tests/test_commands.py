@@ -180,6 +180,14 @@ def test_search_finds_stored_posts(world: World) -> None:
     assert world.command("cert", '/search "unbalanced AND') is not None   # FTS syntax never breaks it
 
 
+def test_bot_replies_mask_personal_data_in_titles(world: World) -> None:
+    world.post("forum", "1", "CHU de Rennes dump, DPO jean.dupont@gmail.com 06 12 34 56 78",
+               "CHU de Rennes patients", watch="CHU de Rennes")
+    for answer in (world.command("cert", "/recent"), world.command("cert", "/search patients")):
+        assert "CHU de Rennes dump, DPO •••@gmail.com [phone]" in answer
+        assert "jean.dupont" not in answer and "06 12 34 56 78" not in answer
+
+
 def test_mute_holds_alerts_and_unmute_releases_them(world: World) -> None:
     world.post("forum", "1", "Mediboard dump", "Mediboard patients")           # pending before the mute
     answer = world.command("soc", "/mute mediboard 2h")
