@@ -28,7 +28,7 @@ from monitor.repair import lookalikes
 __all__ = ["match_many"]
 
 _CANDIDATES = ("þ", "ð", "ø", "æ")
-_separators: "weakref.WeakKeyDictionary[Matcher, str | None]" = weakref.WeakKeyDictionary()
+_separators: weakref.WeakKeyDictionary[Matcher, str | None] = weakref.WeakKeyDictionary()
 
 
 def _separator(matcher: Matcher) -> str | None:
@@ -49,7 +49,7 @@ def _separator(matcher: Matcher) -> str | None:
 class _Field:
     """One field's view of the batch word form: positions map to offsets in the field itself."""
 
-    __slots__ = ("words", "offset")
+    __slots__ = ("offset", "words")
 
     def __init__(self, words: Any, offset: int) -> None:
         self.words = words
