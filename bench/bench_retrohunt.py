@@ -34,8 +34,8 @@ LINES_PER_POST = 9
 
 def fill(db: Path, posts: int, corpus: Path, manifest: dict, seed: int = 3) -> tuple[int, int]:
     """Store ``posts`` posts through Store.save_poll; returns (characters stored, posts with a planted name)."""
-    from monitor.items import Item
-    from monitor.store import PollRecord, Store
+    from monitor.records import Item, PollRecord
+    from monitor.store import Store
 
     rng = random.Random(seed)
     lines = corpus.read_text(encoding="utf-8").splitlines()

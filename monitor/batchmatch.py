@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.items import Hit
+from monitor.records import Hit
 from monitor.match import _EXCLUDE, _TERM, Matcher, _Found
 from monitor.normalize import fold, fold_strict
 from monitor.repair import lookalikes

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.items import Item
+from monitor.records import Item
 from monitor.repair import repair_text
 
 __all__ = ["SHOW_ITEMS", "show_lines"]

@@ -49,7 +49,7 @@ import ahocorasick
 from monitor.cachedir import default_cache_dir
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
-from monitor.items import Hit
+from monitor.records import Hit
 from monitor.normalize import NORMALIZATION_VERSION, WordForm, fold, fold_strict, match_forms
 from monitor.repair import lookalikes
 from monitor.userregex import UserRegexError, compile_user_regex, first_nonempty

@@ -20,10 +20,10 @@ from monitor.config import Config, SourceConfig, WatchEntry
 from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
 from monitor.evidence import RecordingFetcher, pages_for_items
 from monitor.fetch import Network, redact
-from monitor.items import Hit, Item
+from monitor.records import Hit, Item, PollRecord, SaveResult
 from monitor.match import Matcher
 from monitor.repair import repair_item
-from monitor.store import AsyncStore, PollRecord, SaveResult
+from monitor.store import AsyncStore
 
 log = logging.getLogger("leakmon.poll")
 

@@ -30,7 +30,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.items import Item
+    from monitor.records import Item
 
 __all__ = ["has_mojibake", "hit_lookalike", "lookalike_span", "lookalikes", "repair_item", "repair_text"]
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
-from monitor.items import Hit, Item
+from monitor.records import Hit, Item
 from monitor.match import Matcher
 
 if TYPE_CHECKING:

@@ -61,14 +61,12 @@ import json
 import logging
 import os
 import re
-import socket
 import sqlite3
 import threading
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, ParamSpec, TypeVar
 
@@ -77,9 +75,11 @@ import sqlite_utils
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.evidence import PageRecord
-from monitor.items import Hit, Item, is_cut_of
+from monitor.records import (Hit, HitView, Item, Mute, OutboxRow, OutboxStats, PollRecord, SaveResult, SendClaim,
+                             SourceStatus, is_cut_of)
 from monitor.normalize import match_form
 from monitor.privacy import masked_snippet
+from monitor.sendclaims import claim_live
 from monitor.store_privacy import PruneResult, evidence_of_hit, migrate_privacy, save_evidence, scrub
 from monitor.store_privacy import prune as prune_rows
 from monitor.triage import Triage, assess
@@ -103,107 +103,6 @@ _TELEGRAM_ID = re.compile(r"^[A-Za-z0-9_]{1,64}/(\d{1,19})$")
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class PollRecord:
-    """One poll of one source, as the pipeline saw it."""
-
-    source: str
-    started: datetime            # UTC
-    duration: float              # seconds
-    ok: bool
-    error: str | None = None     # reason in words when not ok
-    items: int = 0               # items the source yielded
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    new_items: int
-    changed_items: int
-    new_hits: int
-    alerts: int                  # outbox rows written (alerts, not health messages)
-    health_event: str | None     # "failing" | "recovered" | None: a health message was queued
-
-
-@dataclass(frozen=True)
-class SourceStatus:
-    name: str
-    last_poll: datetime | None
-    last_ok: datetime | None
-    consecutive_failures: int
-    last_error: str | None
-    items_seen: int              # items stored for this source
-    last_item_id: str | None     # newest item id (by the site's order when it has one)
-    had_items: bool              # a poll has ever yielded items
-    health_alerted: bool         # a "failing" health message went out and no "recovered" since
-
-
-@dataclass(frozen=True)
-class HitView:
-    """A stored hit with what an operator or a renderer needs."""
-
-    id: int
-    watch: str
-    kind: str
-    severity: str
-    terms: tuple[str, ...]
-    field: str
-    start: int
-    end: int
-    retro: bool
-    first_seen: datetime
-    item: Item
-    false_positive: bool = False
-    repost_of: int | None = None         # the first hit of its repost group, None for a first sighting
-    snippet: str | None = None           # the masked text around the match, kept after the text is erased
-    triage: Triage | None = None         # claimed records and kinds of personal data (of the item)
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    """One message to send: an alert (item + its new hits for one chat) or a health/text message."""
-
-    id: int
-    chat: str                    # chat NAME from [telegram.chats]
-    kind: str                    # "alert" | "repost" | "health" | "text"
-    created: datetime
-    attempts: int
-    hits: tuple[HitView, ...] = ()       # for alerts and reposts: the hits this message names (same item)
-    payload: Mapping[str, object] = field(default_factory=dict)   # structured data (see due_outbox)
-    reply_to: int | None = None          # reposts: the message id of the group's first alert in this chat
-
-
-@dataclass(frozen=True)
-class OutboxStats:
-    pending: int
-    oldest_pending_age_s: float | None
-    parked: int
-    muted: int = 0               # held by a mute, sent when it ends
-
-
-@dataclass(frozen=True)
-class SendClaim:
-    """The answer of :meth:`Store.claim_send`."""
-
-    granted: bool                        # the rows are this sender's until the lease ends: send now
-    wait_until: datetime | None = None   # not granted yet: ask again at this time (rate limit or pause)
-    paused: bool = False                 # wait_until is a 429 pause of all sending
-
-    @property
-    def lost(self) -> bool:
-        """The rows went elsewhere (sent, claimed by a live sender, muted, parked, rescheduled)."""
-        return not self.granted and self.wait_until is None
-
-
-@dataclass(frozen=True)
-class Mute:
-    """Alerts of watch entry ``watch`` are held in chat ``chat`` until ``until`` (UTC)."""
-
-    chat: str
-    watch: str
-    until: datetime
-    created: datetime
 
 
 # ---------------------------------------------------------------- time and JSON helpers
@@ -273,38 +172,6 @@ def _last_item_id(old: str | None, items: Sequence[Item]) -> str | None:
         best = max(items, key=lambda it: int(_TELEGRAM_ID.match(it.item_id).group(1))).item_id  # type: ignore[union-attr]
         return _newer_item_id(old, best)
     return items[-1].item_id
-
-
-def claim_owner() -> str:
-    """A sender's name in claims: this machine, this process, and a random part (two dispatchers
-    in one process are two owners)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
-def _owner_gone(owner: str | None) -> bool:
-    """Whether a claim's owner is certainly dead: a process of THIS machine that no longer exists.
-    An owner on another machine, or one whose pid exists, counts as alive (its lease decides)."""
-    if not owner:
-        return True
-    host, _, rest = owner.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    pid = int(pid_text)
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:          # EPERM: it exists, under another user
-        return False
-    return False
-
-
-def _claim_live(owner: str | None, until: str | None, now: str) -> bool:
-    """A claim that still holds: its lease has not run out and its owner may be alive."""
-    return until is not None and until > now and not _owner_gone(owner)
 
 
 def _guarded(op: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -939,7 +806,7 @@ class Store:
             "ORDER BY o.created, o.id LIMIT ?",
             (_ts(now), max(0, limit))).fetchall()
         # rows another sender is sending right now are not handed out (see claim_send)
-        rows = [row[:7] for row in rows if not _claim_live(row[7], row[8], _ts(now))]
+        rows = [row[:7] for row in rows if not claim_live(row[7], row[8], _ts(now))]
         hit_lists = {row[0]: json.loads(row[5] or "[]") for row in rows}
         payloads = {row[0]: json.loads(row[6] or "{}") for row in rows}
         firsts = [p["first_hit"] for rid, p in payloads.items() if isinstance(p.get("first_hit"), int)]
@@ -990,7 +857,7 @@ class Store:
                                 f"WHERE id IN ({_marks(len(ids))})", ids).fetchall() if ids else []
             if len(rows) != len(ids) or any(
                     state != "pending" or next_attempt > stamp
-                    or (until is not None and claimant != owner and _claim_live(claimant, until, stamp))
+                    or (until is not None and claimant != owner and claim_live(claimant, until, stamp))
                     for state, next_attempt, claimant, until in rows):
                 return SendClaim(False)
             if pause_key is not None:

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
-from monitor.items import Item
+from monitor.records import Item
 
 if TYPE_CHECKING:
     from typing import Awaitable, Callable, Iterable

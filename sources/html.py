@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
-from monitor.items import Item
+from monitor.records import Item
 from sources.common import (
     follow_new, absolute_url, attr, check_challenge, decode_html, html_text, off_loop, raw_text, valid_selector,
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from monitor.errors import ConfigError, ParseError
-from monitor.items import Item
+from monitor.records import Item
 from sources.common import (
     off_loop,
     records_to_items, absolute_url, load_json, markup_to_text, one_line, origin_of, parse_date,

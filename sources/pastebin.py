@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from monitor.errors import ConfigError, ParseError
-from monitor.items import Item
+from monitor.records import Item
 from sources.common import (
     off_loop,
     records_to_items, follow_new, absolute_url, load_json, one_line, parse_date, raw_text, reject_keys,

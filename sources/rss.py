@@ -13,7 +13,7 @@ from xml.sax import SAXException
 import feedparser
 
 from monitor.errors import ConfigError, ParseError
-from monitor.items import Item
+from monitor.records import Item
 from sources.common import (
     off_loop,
     absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, parse_date, reject_keys, stable_id,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from monitor.items import cut_stem
+from monitor.records import cut_stem
 from sources.common import absolute_url, attr, one_line
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def parse_selector(raw: str) -> FieldSelector:
 
 
 def is_cut(visible: str) -> str | None:
-    """The visible part of a title cut with an ellipsis, or None (see :func:`monitor.items.cut_stem`)."""
+    """The visible part of a title cut with an ellipsis, or None (see :func:`monitor.records.cut_stem`)."""
     return cut_stem(visible)
 
 

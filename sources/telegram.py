@@ -19,7 +19,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from monitor.errors import ConfigError, ParseError
 from monitor.hosts import host_of
-from monitor.items import Item
+from monitor.records import Item
 from sources.common import (
     attr, check_challenge, cut, decode_html, html_text, off_loop, one_line, parse_date, reject_keys,
 )

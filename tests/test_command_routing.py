@@ -15,9 +15,9 @@ from typing import Any
 
 from monitor.alerts.commands import CommandPoller, Responder
 from monitor.config import load_config
-from monitor.items import Item
+from monitor.records import Item, PollRecord
 from monitor.match import Matcher
-from monitor.store import AsyncStore, PollRecord, Store
+from monitor.store import AsyncStore, Store
 from tests.fakebot import FakeBot
 from tests.support.waiting import until
 

@@ -24,8 +24,8 @@ from monitor.alerts.commands import CommandPoller, Responder, suggest_exclude
 from monitor.alerts.outbox import Dispatcher
 from monitor.cli import main
 from monitor.config import Config, load_config
-from monitor.items import Hit, Item
-from monitor.store import AsyncStore, HitView, PollRecord, Store
+from monitor.records import Hit, HitView, Item, PollRecord
+from monitor.store import AsyncStore, Store
 from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot, check_html
 from tests.support.clocks import T0, Clock

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import monitor.match as match_module
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
-from monitor.items import Hit
+from monitor.records import Hit
 from monitor.match import Matcher
 from monitor.normalize import WordForm, fold, match_form
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import WatchEntry
-from monitor.items import Item
+from monitor.records import Item
 from monitor.match import Matcher
 from monitor.repair import repair_item
 

@@ -21,8 +21,7 @@ from monitor.alerts.outbox import (BACKOFF_CAP, MIGRATED_KEY, PAUSE_KEY, Deliver
 from monitor.alerts.render import to_plain
 from monitor.alerts.telegram import TelegramSender
 from monitor.config import TelegramConfig, WatchEntry
-from monitor.items import Hit, Item
-from monitor.store import HitView, OutboxRow, OutboxStats, SendClaim
+from monitor.records import Hit, HitView, Item, OutboxRow, OutboxStats, SendClaim
 from tests.fakebot import FakeBot, check_html, check_plain
 from tests.support.clocks import SleepClock
 
@@ -488,7 +487,7 @@ def _real_store(path: Path, clock: SleepClock) -> Any:
 
 
 def test_with_the_real_store_nothing_is_lost_across_a_restart(bot: FakeBot, tmp_path: Path) -> None:
-    from monitor.store import PollRecord
+    from monitor.records import PollRecord
 
     clock = SleepClock(START)
     store = _real_store(tmp_path / "leakmon.db", clock)

@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from monitor.alerts.render import MAX_MESSAGE, render_alert, render_digest, utf16_len
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.items import Item
+from monitor.records import HitView, Item
 from monitor.privacy import count_personal_data, kept_spans, mask_text, masked_snippet
-from monitor.store import HitView
 from monitor.triage import Triage, assess, claimed_kinds, claimed_records
 from tests.fakebot import check_html
 

@@ -133,8 +133,7 @@ def test_alert_and_digest_say_when_the_match_went_through_lookalike_letters() ->
     from datetime import datetime, timezone
 
     from monitor.alerts.render import render_alert, render_digest
-    from monitor.items import Item
-    from monitor.store import HitView
+    from monitor.records import HitView, Item
     from tests.fakebot import check_html
 
     now = datetime(2026, 11, 29, tzinfo=timezone.utc)

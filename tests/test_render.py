@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from monitor.alerts.render import (MAX_MESSAGE, pack_digest, render_alert, render_digest,
                                    render_health, render_text, to_plain, utf16_len)
-from monitor.items import Item
-from monitor.store import HitView
+from monitor.records import HitView, Item
 from tests.fakebot import MarkupError, check_html
 
 NOW = datetime(2024, 11, 19, 10, 22, tzinfo=timezone.utc)

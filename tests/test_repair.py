@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.items import Item
+from monitor.records import Item
 from monitor.repair import (
     has_mojibake,
     lookalike_span,

@@ -21,8 +21,8 @@ from monitor.alerts.outbox import Dispatcher
 from monitor.alerts.telegram import TelegramSender
 from monitor.cli import main
 from monitor.config import TelegramConfig, WatchEntry
-from monitor.items import Hit, Item
-from monitor.store import SCHEMA_VERSION, AsyncStore, PollRecord, Store, near_identical, title_key
+from monitor.records import Hit, Item, PollRecord
+from monitor.store import SCHEMA_VERSION, AsyncStore, Store, near_identical, title_key
 from tests.daemon_world import rss
 from tests.fakebot import FakeBot
 from tests.support.clocks import T0, Clock, SleepClock

@@ -65,7 +65,7 @@ def test_erased_text_leaves_no_bytes_even_in_a_big_file(tmp_path: Path) -> None:
 
 def test_each_item_keeps_its_own_page_and_the_listing_page_that_shows_it() -> None:
     from monitor.evidence import pages_for_items
-    from monitor.items import Item
+    from monitor.records import Item
 
     def page(url: str, body: bytes) -> PageRecord:
         return PageRecord(url=url, fetched=T0, status=200, headers={}, body=body)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.store import Store, claim_owner
+from monitor.sendclaims import claim_owner
+from monitor.store import Store
 from tests.support.clocks import T0, Clock
 
 LEASE = 300.0

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import ParseError
-from monitor.items import Item
+from monitor.records import Item
 from sources import html, json as json_source, pastebin, rss, telegram
 from tests.support.sources import fixture, options, page
 

@@ -137,8 +137,8 @@ def test_explain_names_the_selector_of_every_field() -> None:
 
 
 def test_a_cut_listing_title_does_not_undo_the_whole_title_stored(tmp_path) -> None:
-    from monitor.items import Item
-    from monitor.store import PollRecord, Store
+    from monitor.records import Item, PollRecord
+    from monitor.store import Store
 
     store = Store(str(tmp_path / "s.db"))
 

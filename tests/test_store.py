@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import StoreError
-from monitor.items import Hit, Item
-from monitor.store import AsyncStore, PollRecord, SaveResult, Store
+from monitor.records import Hit, Item, PollRecord, SaveResult
+from monitor.store import AsyncStore, Store
 from tests.support.clocks import T0, Clock
 from tests.support.records import WATCHES, failed_poll, hit, item, ok_poll
 
@@ -507,8 +507,8 @@ CHILD = textwrap.dedent("""
     import itertools, os, sys
     from datetime import datetime, timedelta, timezone
     from monitor.config import WatchEntry
-    from monitor.items import Hit, Item
-    from monitor.store import PollRecord, Store
+    from monitor.records import Hit, Item, PollRecord
+    from monitor.store import Store
 
     watches = {"A": WatchEntry("A", terms=("a",), chats=("soc", "ops")),
                "B": WatchEntry("B", terms=("b",), chats=("soc",))}

@@ -33,7 +33,7 @@ from monitor.errors import DeliveryError, DeliveryTransient
 from monitor.normalize import match_form
 from monitor.privacy import mask_text
 from monitor.redaction import redact, remember_secret
-from monitor.store import HitView
+from monitor.records import HitView
 from monitor.timetext import ago, span
 
 log = logging.getLogger("leakmon.commands")

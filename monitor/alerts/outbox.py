@@ -46,7 +46,8 @@ from monitor.alerts.render import (Button, alert_buttons, clip_plain, digest_but
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused)
-from monitor.store import OutboxRow, SendClaim, claim_owner
+from monitor.records import OutboxRow, SendClaim
+from monitor.sendclaims import claim_owner
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from monitor.privacy import MAX_SCAN, mask_text
 from monitor.repair import hit_lookalike
-from monitor.store import HitView
+from monitor.records import HitView
 from monitor.triage import Triage, assess
 
 MAX_MESSAGE = 4096          # Telegram's limit, in UTF-16 code units of the visible text

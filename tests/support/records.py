@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor.config import WatchEntry
-from monitor.items import Hit, Item
-from monitor.store import PollRecord
+from monitor.records import Hit, Item, PollRecord
 from tests.support.clocks import T0
 
 WATCHES = {
