@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 
 
 def claim_owner() -> str:
@@ -42,3 +43,19 @@ def owner_gone(owner: str | None) -> bool:
 def claim_live(owner: str | None, until: str | None, now: str) -> bool:
     """A claim that still holds: its lease has not run out and its owner may be alive."""
     return until is not None and until > now and not owner_gone(owner)
+
+
+def claimable(rows: Sequence[tuple[str, str, str | None, str | None]], owner: str, now: str) -> bool:
+    """Whether ``owner`` may take these outbox rows ((state, next_attempt, claim_owner, claim_until),
+    times as store text) at ``now``: each is pending and due, and none is held by another live sender."""
+    return not any(state != "pending" or next_attempt > now
+                   or (until is not None and claimant != owner and claim_live(claimant, until, now))
+                   for state, next_attempt, claimant, until in rows)
+
+
+def pause_until(value: str | None) -> float:
+    """A stored pause of all sending (epoch seconds as text) -> epoch seconds; 0 when none or unreadable."""
+    try:
+        return float(value) if value else 0.0
+    except ValueError:
+        return 0.0

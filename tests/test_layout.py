@@ -93,3 +93,20 @@ def test_no_import_cycle_among_monitor_and_sources() -> None:
     cycles = _cycles(graph)
     details = ["; ".join(f"{a} -> {sorted(graph[a] & set(c))}" for a in c) for c in cycles]
     assert not cycles, "import cycles: " + " | ".join(details)
+
+
+def test_alerts_and_the_rules_know_records_not_the_store() -> None:
+    known = _modules()
+    graph = {name: _imports(name, path, known) for name, path in known.items()}
+    rules = ("monitor.health", "monitor.reposts", "monitor.routing", "monitor.sendclaims", "monitor.records")
+    readers = [name for name in graph if name.startswith("monitor.alerts") or name in rules]
+    assert "monitor.alerts.outbox" in readers and "monitor.records" in graph["monitor.alerts.outbox"]
+    leaks = {name: sorted(m for m in graph[name] if m == "monitor.store" or m.startswith("monitor.store."))
+             for name in readers}
+    assert not any(leaks.values()), leaks
+
+
+def test_no_store_module_over_400_lines() -> None:
+    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines())
+             for path in (ROOT / "monitor" / "store").glob("*.py")}
+    assert sizes and max(sizes.values()) <= 400, sizes

@@ -54,7 +54,7 @@ class _Row:
 
 @dataclass
 class FakeStore:
-    """The outbox part of the Store interface, in memory (same semantics as monitor/store.py)."""
+    """The outbox part of the Store interface, in memory (same semantics as monitor/store/outbox.py)."""
 
     rows: dict[int, _Row] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)

@@ -22,7 +22,8 @@ from monitor.alerts.telegram import TelegramSender
 from monitor.cli import main
 from monitor.config import TelegramConfig, WatchEntry
 from monitor.records import Hit, Item, PollRecord
-from monitor.store import SCHEMA_VERSION, AsyncStore, Store, near_identical, title_key
+from monitor.reposts import near_identical, title_key
+from monitor.store import SCHEMA_VERSION, AsyncStore, Store
 from tests.daemon_world import rss
 from tests.fakebot import FakeBot
 from tests.support.clocks import T0, Clock, SleepClock

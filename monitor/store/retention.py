@@ -1,7 +1,7 @@
-"""The storage side of privacy: schema 4 (triage, kept snippets, evidence), retention and evidence rows.
+"""Retention and the storage side of privacy: schema 4 (triage, kept snippets, evidence), erasing
+what is kept too long, evidence rows.
 
-Part of the storage layer (it writes SQL on the Store's connection, inside the Store's lock and
-transactions); the rules themselves live in monitor.privacy, monitor.triage and monitor.evidence.
+The rules themselves live in monitor.privacy, monitor.triage and monitor.evidence.
 
 What the database keeps, and for how long:
 
@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from monitor.evidence import PageRecord
+from monitor.store.base import StoreBase, guarded, ts
 
 VACUUM_SHARE = 0.25        # VACUUM when at least this share of the file's pages is free after pruning
 
@@ -112,3 +114,19 @@ def scrub(conn: sqlite3.Connection, erased: PruneResult) -> bool:
             vacuumed = True
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return vacuumed
+
+
+class RetentionMixin(StoreBase):
+    """The retention part of :class:`monitor.store.Store`."""
+
+    @guarded("prune")
+    def prune(self, now: datetime, *, keep_text: float, keep_evidence: float) -> PruneResult:
+        """Apply the retention rules (durations in seconds): erase the text of posts first seen
+        longer than ``keep_text`` ago (FTS rows and bytes too; titles, URLs, hits, snippets and
+        triage stay), delete evidence older than ``keep_evidence``, and poll log rows and sent
+        outbox rows older than ``keep_text``. See the module docstring for how the bytes go."""
+        text_cutoff = ts(now - timedelta(seconds=keep_text))
+        evidence_cutoff = ts(now - timedelta(seconds=keep_evidence))
+        with self._write() as conn:
+            result = prune(conn, text_cutoff, evidence_cutoff, ts(now))
+        return replace(result, vacuumed=scrub(self._conn, result))
