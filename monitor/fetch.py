@@ -32,10 +32,11 @@ from typing import Mapping
 import brotli
 import httpx
 
-from monitor.config import NetworkConfig, SourceConfig
+from monitor.configtypes import NetworkConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.hosts import host_of
 from monitor.redaction import redact
+from monitor.sourceconfig import SourceConfig
 
 __all__ = ["Page", "Fetcher", "Network", "redact"]
 

@@ -1,0 +1,131 @@
+"""The watch list sections of the config: ``[[watch]]`` entries and ``[[watch_file]]`` CSV files."""
+
+from __future__ import annotations
+
+import csv
+import gc
+import re
+from pathlib import Path
+
+from monitor.configreader import Reader, show_value
+from monitor.configtypes import SEVERITIES, TelegramConfig, WatchEntry, WatchFile
+from monitor.userregex import UserRegexError, compile_user_regex
+
+_HAS_ALNUM = re.compile(r"[^\W_]")        # a letter or digit: what str.isalnum() accepts
+
+
+def _chats(r: Reader, telegram: TelegramConfig) -> tuple[str, ...]:
+    if "chats" not in r.table:
+        return telegram.default_chats
+    chats = r.strings("chats")
+    for i, chat in enumerate(chats):
+        if chat not in telegram.chats:
+            r.fail(f"chats[{i}]", f"chat {show_value(chat)} is not defined in [telegram.chats]")
+    return chats
+
+
+def _severity(r: Reader) -> str:
+    severity = r.text("severity", "medium")
+    if severity not in SEVERITIES:
+        r.fail("severity", f"{show_value(severity)} is not one of {', '.join(SEVERITIES)}")
+    return severity
+
+
+def watch_entry(r: Reader, telegram: TelegramConfig) -> WatchEntry:
+    r.only(("name", "kind", "terms", "regex", "exclude", "requires", "severity", "chats", "strict"))
+    name = r.text("name", required=True)
+    terms = r.strings("terms")
+    regex = r.strings("regex")
+    for i, pattern in enumerate(regex):
+        try:
+            compile_user_regex(pattern)
+        except UserRegexError as exc:
+            r.fail(f"regex[{i}]", f"{show_value(pattern)} is not a valid regular expression: {exc}")
+    if not terms and not regex:
+        r.fail("terms", "a watch entry needs at least one term or regex")
+    for key in ("terms", "exclude", "requires"):
+        for i, term in enumerate(r.strings(key)):
+            if not any(ch.isalnum() for ch in term):
+                r.fail(f"{key}[{i}]", f"{show_value(term)} has no letter or digit to match")
+    return WatchEntry(name=name, kind=r.text("kind", "other"), terms=terms, regex=regex,
+                      exclude=r.strings("exclude"), requires=r.strings("requires"),
+                      severity=_severity(r), chats=_chats(r, telegram), strict=r.get("strict", bool, False))
+
+
+def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFile, list[WatchEntry], str]:
+    """One ``[[watch_file]]``: its spec, its entries, and the path of the file it read."""
+    r.only(("path", "name_column", "terms_columns", "kind", "severity", "chats", "strict", "separator"))
+    spec = WatchFile(path=r.text("path", required=True), name_column=r.text("name_column", "name"),
+                     terms_columns=r.strings("terms_columns") or (r.text("name_column", "name"),),
+                     kind=r.text("kind", "other"), severity=_severity(r), chats=_chats(r, telegram),
+                     strict=r.get("strict", bool, False), separator=r.text("separator", "|"))
+    path = Path(spec.path).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    from monitor import watchfilecache
+
+    cached = watchfilecache.load(path, spec)
+    if cached is not None:
+        was_enabled = gc.isenabled()
+        gc.disable()         # 100,000 new objects, none in a cycle: no collection pass is worth it
+        try:
+            return spec, [WatchEntry(name=name, kind=spec.kind, terms=terms, severity=spec.severity,
+                                     chats=spec.chats, strict=spec.strict) for name, terms in cached], str(path)
+        finally:
+            if was_enabled:
+                gc.enable()
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        r.fail("path", f"cannot read {show_value(str(path))}: {exc.strerror or exc}")
+        raise
+    # A national registry has 100,000 rows: csv.reader with column positions (not DictReader),
+    # a C regex for "has a letter or digit", and the cyclic GC paused (the rows and terms are
+    # plain strings, lists and tuples: no cycles) keep this to a fraction of a second.
+    merged: dict[str, list[str]] = {}
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with handle:
+            try:
+                reader = csv.reader(handle)
+                columns = next(reader, None) or []
+                for col in (spec.name_column, *spec.terms_columns):
+                    if col not in columns:
+                        r.fail("name_column" if col == spec.name_column else "terms_columns",
+                               f"{show_value(str(path))} has no column {show_value(col)} (columns: {', '.join(columns)})")
+                # a repeated column name means its last column, as with csv.DictReader
+                last = {col: at for at, col in enumerate(columns)}
+                name_at = last[spec.name_column]
+                term_at = [last[col] for col in spec.terms_columns]
+                width = max(name_at, *term_at) + 1
+                separator = spec.separator
+                has_alnum = _HAS_ALNUM.search
+                for row in reader:
+                    if len(row) < width:
+                        row += [""] * (width - len(row))     # a short row: its missing cells are empty
+                    name = row[name_at].strip()
+                    if not name:
+                        continue
+                    terms = merged.get(name)
+                    if terms is None:
+                        terms = merged[name] = []
+                    for at in term_at:
+                        cell = row[at]
+                        if not cell:
+                            continue
+                        for term in cell.split(separator) if separator in cell else (cell,):
+                            term = term.strip()
+                            if term and term not in terms and has_alnum(term):
+                                # the name cell's own string when equal: one object, not two
+                                terms.append(name if term == name else term)
+            except (csv.Error, UnicodeDecodeError) as exc:
+                r.fail("path", f"{show_value(str(path))} is not a readable UTF-8 CSV file: {exc}")
+        entries = [WatchEntry(name=name, kind=spec.kind, terms=tuple(terms), severity=spec.severity,
+                              chats=spec.chats, strict=spec.strict)
+                   for name, terms in merged.items() if terms]
+    finally:
+        if was_enabled:
+            gc.enable()
+    watchfilecache.save(path, spec, [(e.name, e.terms) for e in entries])
+    return spec, entries, str(path)
