@@ -192,7 +192,7 @@ class Daemon:
         try:
             await poller.start()
         except DeliveryError as exc:
-            log.warning("bot commands not started (%s): retrying in %gs", getattr(exc, "reason", exc),
+            log.warning("bot commands not started (%s): retrying in %gs", exc.reason,
                         COMMANDS_RETRY_EVERY)
             return
         if self.stop_event.is_set():

@@ -1,11 +1,13 @@
 """The one exception tree of leakmon.
 
 Every error that crosses a module boundary is one of these; third-party errors
-(httpx, sqlite3, telegram) are translated where they happen with ``raise ... from exc``::
+(httpx, sqlite3, telegram) are translated where they happen with ``raise ... from exc``.
+Each carries ``reason``: short words fit for logs, `status` and health messages::
 
     LeakmonError
     ├── ConfigError        the config file is wrong: names the file, the key path and the problem
-    ├── FetchError         a request failed; ``reason`` is words fit for `status` ("HTTP 503", ...)
+    ├── FetchError         a request failed; ``reason`` is words fit for `status` ("HTTP 503", ...),
+    │                      ``status`` the HTTP status code when the server answered one
     │   └── OffOriginError a link or redirect leaves the source's origin: never fetched
     ├── NotModified        the server answered 304 to a conditional request (not a failure)
     ├── ParseError         a page is not what the source expects (login page, no items, junk)
@@ -23,7 +25,11 @@ from __future__ import annotations
 
 
 class LeakmonError(Exception):
-    """Base of every error leakmon raises on purpose."""
+    """Base of every error leakmon raises on purpose; ``reason`` is its message in words."""
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class ConfigError(LeakmonError):
@@ -38,12 +44,13 @@ class ConfigError(LeakmonError):
 
 
 class FetchError(LeakmonError):
-    """A request failed. ``reason`` is short words for `status` and health messages."""
+    """A request failed. ``reason`` is short words for `status` and health messages; ``status`` is
+    the HTTP status code the server answered (None when no answer came: timeout, connection, size)."""
 
-    def __init__(self, reason: str, url: str = "") -> None:
-        self.reason = reason
-        self.url = url
+    def __init__(self, reason: str, url: str = "", *, status: int | None = None) -> None:
         super().__init__(reason)
+        self.url = url
+        self.status = status
 
 
 class OffOriginError(FetchError):
@@ -57,10 +64,6 @@ class NotModified(LeakmonError):
 class ParseError(LeakmonError):
     """A page is not what its source expects; the message is the reason in words."""
 
-    @property
-    def reason(self) -> str:
-        return str(self)
-
 
 class StoreError(LeakmonError):
     """The SQLite store failed."""
@@ -73,17 +76,9 @@ class DeliveryError(LeakmonError):
 class DeliveryTransient(DeliveryError):
     """The message was NOT sent (network error, HTTP 5xx, connection refused): retry later."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
-
 
 class DeliveryUncertain(DeliveryError):
     """The request timed out: the message MAY have been sent. Retried anyway (at-least-once)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 class DeliveryRateLimited(DeliveryError):
@@ -91,16 +86,11 @@ class DeliveryRateLimited(DeliveryError):
 
     def __init__(self, retry_after: float, reason: str = "") -> None:
         self.retry_after = float(retry_after)
-        self.reason = reason or f"rate limited by Telegram: retry after {self.retry_after:g}s"
-        super().__init__(self.reason)
+        super().__init__(reason or f"rate limited by Telegram: retry after {self.retry_after:g}s")
 
 
 class DeliveryBadMarkup(DeliveryError):
     """Telegram refused the message's HTML (can't parse entities, too long): resend as plain text."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 class DeliveryChatMigrated(DeliveryError):
@@ -108,8 +98,7 @@ class DeliveryChatMigrated(DeliveryError):
 
     def __init__(self, new_chat_id: int, reason: str = "") -> None:
         self.new_chat_id = new_chat_id
-        self.reason = reason or f"chat migrated to {new_chat_id}"
-        super().__init__(self.reason)
+        super().__init__(reason or f"chat migrated to {new_chat_id}")
 
 
 class DeliveryRefused(DeliveryError):
@@ -119,6 +108,5 @@ class DeliveryRefused(DeliveryError):
     """
 
     def __init__(self, reason: str, *, chat_wide: bool = True) -> None:
-        self.reason = reason
-        self.chat_wide = chat_wide
         super().__init__(reason)
+        self.chat_wide = chat_wide

@@ -516,7 +516,8 @@ class Fetcher:
             if page.status in _REDIRECT_STATUSES:
                 location = page.headers.get("location", "").strip()
                 if not location:
-                    raise FetchError(f"HTTP {page.status} without Location", _show_url(first))
+                    raise FetchError(f"HTTP {page.status} without Location", _show_url(first),
+                                     status=page.status)
                 # OffOriginError before counting: a redirect off the origin is never fetched.
                 following = self._check(location, "redirect", base=target)
                 redirects += 1
@@ -529,7 +530,7 @@ class Fetcher:
             if page.status == 304 and send_conditional:
                 raise NotModified(_show_url(first))
             if page.status >= 300:
-                raise FetchError(f"HTTP {page.status}", _show_url(first))
+                raise FetchError(f"HTTP {page.status}", _show_url(first), status=page.status)
             if conditional:
                 self.network._remember(self.source, first, page.headers.get("etag"),
                                        page.headers.get("last-modified"))

@@ -79,4 +79,4 @@ async def start_sender(sender: "Sender") -> None:
         await sender.start()
     except DeliveryError as exc:
         logging.getLogger("leakmon.alerts").warning("Telegram not reachable at start (%s): alerts stay "
-                                                    "pending and are retried", getattr(exc, "reason", exc))
+                                                    "pending and are retried", exc.reason)

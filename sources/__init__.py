@@ -1,6 +1,6 @@
 """Source kinds: one module per kind, registered in :data:`KINDS`.
 
-The contract every module follows (ThreatIngestor's plugin-per-module, Scrapy's pure ``parse``)::
+The contract every module follows (:class:`sources.contract.SourceModule`, checked by the type checker) (ThreatIngestor's plugin-per-module, Scrapy's pure ``parse``)::
 
     KIND = "telegram"
 
@@ -27,13 +27,17 @@ A source module knows nothing about matching, SQLite or Telegram.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import TYPE_CHECKING, Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sources.contract import SourceModule, SourceState
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
 
+__all__ = ["KINDS", "SourceModule", "SourceState", "make_options", "module"]
+
+# A kind's module is imported when it is first used. sources/registry.py lists the same modules
+# typed as SourceModule, so the type checker verifies each one (a test keeps the two in step).
 KINDS: dict[str, str] = {
     "html": "sources.html",
     "telegram": "sources.telegram",
@@ -43,28 +47,11 @@ KINDS: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True)
-class SourceState:
-    """What a source may know of its past, given by the pipeline (read from the store).
-
-    ``known(ids)`` answers which of these item ids are already stored (a followed item's page
-    is fetched only when it is new). ``last_item_id`` is the newest stored item id (Telegram
-    pages back with ``?before=`` until it), None on the first poll. ``left_out`` is filled by the
-    source with the ids of items it found but could not read this poll (an item page failed): the
-    caller must look at the listing again next poll, whatever its validators say.
-    """
-
-    name: str
-    known: Callable[[Sequence[str]], Awaitable[set[str]]]
-    last_item_id: str | None = None
-    left_out: set[str] = field(default_factory=set)
-
-
-def module(kind: str) -> ModuleType:
+def module(kind: str) -> SourceModule:
     """The module implementing a source kind."""
-    return importlib.import_module(KINDS[kind])
+    return cast(SourceModule, importlib.import_module(KINDS[kind]))
 
 
-def make_options(src: "SourceConfig") -> object:
+def make_options(src: "SourceConfig") -> Any:
     """Check a source's kind-specific keys and build its typed Options."""
     return module(src.kind).make_options(src)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 log = logging.getLogger("sources")
 
@@ -455,7 +455,7 @@ def reject_keys(src: "SourceConfig", kind: str, *keys: str) -> None:
             raise ConfigError("", key, f"makes no sense for {kind} source")
 
 
-GONE = ("HTTP 404", "HTTP 410")   # a deleted thread or paste: the item is kept without its text
+GONE = (404, 410)   # a deleted thread or paste: the item is kept without its text
 
 
 async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "SourceState",
@@ -484,7 +484,7 @@ async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "S
             log.warning("%s: item %s links outside the source's origin (%s): kept without its text",
                         source, item.item_id, where)
         except FetchError as exc:
-            if exc.reason not in GONE:
+            if exc.status not in GONE:
                 errors.append(exc)
                 state.left_out.add(item.item_id)
                 log.warning("%s: item page %s failed: %s (retried next poll)", source, where, exc.reason)

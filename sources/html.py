@@ -24,14 +24,15 @@ from monitor.records import Item
 from sources.common import (
     follow_new, absolute_url, attr, check_challenge, decode_html, html_text, off_loop, raw_text, valid_selector,
 )
-from sources.html_options import Options, Preset, Selectors
+from sources.html_options import Options as Options  # part of the source-kind contract
+from sources.html_options import Preset, Selectors
 from sources.html_rows import Field, row_fields
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 KIND = "html"
 SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")

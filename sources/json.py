@@ -24,7 +24,7 @@ from sources.common import (
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 KIND = "json"
 FIELD_KEYS = ("id", "title", "url", "body", "date", "author")

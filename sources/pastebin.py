@@ -23,7 +23,7 @@ from sources.common import (
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 KIND = "pastebin"
 REFUSED = "pastebin scraping API refused this IP: it must be whitelisted (Pastebin PRO)"

@@ -23,7 +23,7 @@ from sources.common import (
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 KIND = "rss"
 NOT_A_FEED = "not an RSS or Atom feed"

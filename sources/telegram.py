@@ -27,7 +27,7 @@ from sources.common import (
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
-    from sources import SourceState
+    from sources.contract import SourceState
 
 KIND = "telegram"
 TITLE_LIMIT = 120

@@ -219,14 +219,14 @@ def test_non_http_scheme_is_refused() -> None:
 def test_http_error_status_is_a_fetch_error(site: LoopbackSite, status: int) -> None:
     site.route("/down", b"error page", status=status)
     error = fetch_error(net(), source(site.url("/down")))
-    assert error.reason == f"HTTP {status}"
+    assert error.reason == f"HTTP {status}" and error.status == status
     assert not isinstance(error, OffOriginError)
 
 
 def test_connection_refused_is_reported_in_words() -> None:
     port = dead_port()
     error = fetch_error(net(), source(f"http://127.0.0.1:{port}/"))
-    assert error.reason == "connection refused"
+    assert error.reason == "connection refused" and error.status is None
 
 
 # ---------------------------------------------------------------- size caps

@@ -144,3 +144,15 @@ def test_absolute_url_resolves_and_drops_fragments_and_session_ids() -> None:
     assert absolute_url(base, "javascript:alert(1)") is None
     assert absolute_url(base, "") is None
     assert absolute_url(base, None) is None
+
+
+def test_every_registered_kind_module_has_the_whole_contract() -> None:
+    from sources import KINDS, module
+    from sources.contract import SourceModule
+    from sources.registry import MODULES
+
+    assert {kind: m.__name__ for kind, m in MODULES.items()} == KINDS   # type-checked = used
+    for kind in KINDS:
+        found = module(kind)
+        assert isinstance(found, SourceModule), f"sources.{kind} lacks a member of SourceModule"
+        assert found.KIND == kind

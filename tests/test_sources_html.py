@@ -237,7 +237,7 @@ def test_a_next_link_to_another_origin_is_not_followed(caplog: pytest.LogCapture
 
 def test_a_broken_second_page_keeps_the_first() -> None:
     fetch = FakeFetcher(FORUM, {FORUM: fixture("mybb_forumdisplay_page1.html"),
-                                PAGE2: FetchError("HTTP 502", PAGE2)})
+                                PAGE2: FetchError("HTTP 502", PAGE2, status=502)})
     items = asyncio.run(html.collect(fetch, mybb(pages=2), FakeState().state))
     assert len(items) == 5
 
@@ -249,7 +249,7 @@ def test_an_unchanged_listing_propagates_not_modified() -> None:
 
 
 def test_a_failing_listing_fails_the_poll() -> None:
-    fetch = FakeFetcher(FORUM, {FORUM: FetchError("HTTP 503", FORUM)})
+    fetch = FakeFetcher(FORUM, {FORUM: FetchError("HTTP 503", FORUM, status=503)})
     with pytest.raises(FetchError, match="HTTP 503"):
         asyncio.run(html.collect(fetch, mybb(), FakeState().state))
 
@@ -287,8 +287,8 @@ def test_follow_fetches_new_items_once_and_takes_the_opening_post() -> None:
 
 def test_follow_retries_a_failing_item_page_and_keeps_a_gone_one(caplog: pytest.LogCaptureFixture) -> None:
     pages = thread_pages()
-    pages["http://forumleaks.example.onion/Thread-chu-rennes-fr-combo"] = FetchError("HTTP 500")
-    pages["http://forumleaks.example.onion/showthread.php?tid=4102"] = FetchError("HTTP 404")
+    pages["http://forumleaks.example.onion/Thread-chu-rennes-fr-combo"] = FetchError("HTTP 500", status=500)
+    pages["http://forumleaks.example.onion/showthread.php?tid=4102"] = FetchError("HTTP 404", status=404)
     fetch = FakeFetcher(FORUM, pages)
     with caplog.at_level(logging.WARNING):
         items = by_id(asyncio.run(html.collect(fetch, mybb(follow=True), FakeState().state)))

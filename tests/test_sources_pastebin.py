@@ -70,7 +70,7 @@ def test_collect_fetches_the_text_of_new_pastes_only() -> None:
 
 def test_one_failing_paste_keeps_the_others() -> None:
     fetch = fetcher()
-    fetch.pages[ITEM + "Zz9yXx8W"] = FetchError("HTTP 404")
+    fetch.pages[ITEM + "Zz9yXx8W"] = FetchError("HTTP 404", status=404)
     items = {item.item_id: item for item in asyncio.run(pastebin.collect(fetch, opts(), FakeState().state))}
     assert items["Zz9yXx8W"].text == ""
     assert items["Ab3dEf9H"].text and "vpn" in items["Ab3dEf9H"].text
@@ -79,7 +79,7 @@ def test_one_failing_paste_keeps_the_others() -> None:
 def test_every_paste_failing_fails_the_poll() -> None:
     fetch = fetcher()
     for key in ("Ab3dEf9H", "Qw7xYz12", "Zz9yXx8W"):
-        fetch.pages[ITEM + key] = FetchError("HTTP 503")
+        fetch.pages[ITEM + key] = FetchError("HTTP 503", status=503)
     with pytest.raises(FetchError, match="HTTP 503"):
         asyncio.run(pastebin.collect(fetch, opts(), FakeState().state))
 

@@ -151,7 +151,7 @@ def test_unchanged_and_failing_first_page_propagate() -> None:
     fetch = FakeFetcher("https://t.me", {CHANNEL: b""}, unchanged=[CHANNEL])
     with pytest.raises(NotModified):
         asyncio.run(telegram.collect(fetch, opts(), FakeState().state))
-    fetch = FakeFetcher("https://t.me", {CHANNEL: FetchError("HTTP 429")})
+    fetch = FakeFetcher("https://t.me", {CHANNEL: FetchError("HTTP 429", status=429)})
     with pytest.raises(FetchError):
         asyncio.run(telegram.collect(fetch, opts(), FakeState().state))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Sequence
 from typing import Protocol, TextIO
 
 from monitor.alerts.render import to_plain
@@ -16,8 +17,16 @@ from monitor.config import TelegramConfig
 SEPARATOR = "─" * 60
 
 
+Buttons = Sequence[Sequence[tuple[str, str]]]
+"""An inline keyboard: rows of (label, callback data)."""
+
+
 class Sender(Protocol):
-    """What the dispatcher needs from a way of sending messages."""
+    """Every member the dispatcher uses on a way of sending messages."""
+
+    # True for a sender that prints here: no Telegram rate limits, no chat ids, and the
+    # dispatcher passes no ``reply_to`` nor ``buttons`` (they mean something on Telegram only).
+    local: bool
 
     async def start(self) -> None:
         """Open connections (may raise DeliveryError)."""
@@ -26,8 +35,13 @@ class Sender(Protocol):
         """Close connections."""
 
     async def send(self, chat: str, html: str, *, plain: bool = False,
-                   chat_id: int | str | None = None) -> int:
-        """Send one message to the named chat; return its message id or raise DeliveryError."""
+                   chat_id: int | str | None = None, reply_to: int | None = None,
+                   buttons: Buttons = ()) -> int:
+        """Send one message to the named chat; return its message id or raise DeliveryError.
+
+        ``plain`` sends ``html`` as text, ``chat_id`` overrides the configured id of ``chat``,
+        ``reply_to`` threads the message under an earlier one, ``buttons`` is an inline keyboard.
+        """
 
 
 class ConsoleSender:
@@ -46,8 +60,12 @@ class ConsoleSender:
         """Nothing to close."""
 
     async def send(self, chat: str, html: str, *, plain: bool = False,
-                   chat_id: int | str | None = None) -> int:
-        """Print the message (as plain text) for ``chat``; returns a local message number."""
+                   chat_id: int | str | None = None, reply_to: int | None = None,
+                   buttons: Buttons = ()) -> int:
+        """Print the message (as plain text) for ``chat``; returns a local message number.
+
+        ``reply_to`` and ``buttons`` are accepted for the protocol and ignored: a console has neither.
+        """
         stream = self._stream or sys.stdout     # looked up late: tests and the CLI swap stdout
         text = html if plain else to_plain(html)
         stream.write(f"{SEPARATOR}\n[{chat}]\n{text}\n")

@@ -160,7 +160,7 @@ class Dispatcher:
         self._sleep = sleep
         self._rng = rng or random.Random()
         # A console sender prints whatever it gets: no Telegram limits, no chat ids needed.
-        self._local = bool(getattr(sender, "local", False))
+        self._local = sender.local
         self._pause_until = 0.0
         self._blocked: dict[str, float] = {}      # chat -> until: backoff after a transient failure
         self._wake: float | None = None          # earliest known time something becomes due
@@ -297,7 +297,7 @@ class Dispatcher:
                 await self._pause(exc.retry_after)
                 results.append((name, False, exc.reason))
             except DeliveryError as exc:
-                results.append((name, False, getattr(exc, "reason", str(exc))))
+                results.append((name, False, exc.reason))
             else:
                 results.append((name, True, None))
         return results
@@ -392,7 +392,7 @@ class Dispatcher:
                 await self._notify_refused(message.chat, exc.reason)
                 return (_Outcome.PARKED_CHAT if exc.chat_wide else _Outcome.PARKED), target, exc.reason
             except DeliveryError as exc:    # Transient, Uncertain, or any other: retry later
-                reason = getattr(exc, "reason", str(exc))
+                reason = exc.reason
                 until = await self._retry(message.rows, reason)
                 self._blocked[message.chat] = until
                 log.warning("delivery to chat %r failed (%s): retry in %.0fs",

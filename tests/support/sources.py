@@ -2,7 +2,7 @@
 
 FakeFetcher implements OUR Fetcher interface (monitor.fetch), not httpx: it answers from a dict
 of URL -> bytes, refuses other origins with OffOriginError like the real one, answers unknown
-URLs with FetchError("HTTP 404") and records every request. No network is involved.
+URLs with FetchError("HTTP 404", status=404) and records every request. No network is involved.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class FakeFetcher:
             raise NotModified()
         entry = self.pages.get(url)
         if entry is None:
-            raise FetchError("HTTP 404", url)
+            raise FetchError("HTTP 404", url, status=404)
         if isinstance(entry, Exception):
             raise entry
         if isinstance(entry, Page):
