@@ -18,7 +18,7 @@ import pytest
 
 from monitor.alerts.console import ConsoleSender
 from monitor.alerts.outbox import (BACKOFF_CAP, MIGRATED_KEY, PAUSE_KEY, DeliveryReport, Dispatcher)
-from monitor.alerts.render import to_plain
+from monitor.alerts.htmltext import to_plain
 from monitor.alerts.telegram import TelegramSender
 from monitor.config import TelegramConfig, WatchEntry
 from monitor.records import Hit, HitView, Item, OutboxRow, OutboxStats, SendClaim

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.render import MAX_MESSAGE, render_alert, render_digest, utf16_len
+from monitor.alerts.htmltext import MAX_MESSAGE, utf16_len
+from monitor.alerts.render import render_alert, render_digest
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.records import HitView, Item

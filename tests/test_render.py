@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.alerts.render import (MAX_MESSAGE, pack_digest, render_alert, render_digest,
-                                   render_health, render_text, to_plain, utf16_len)
+from monitor.alerts.htmltext import MAX_MESSAGE, to_plain, utf16_len
+from monitor.alerts.render import pack_digest, render_alert, render_digest, render_health, render_text
 from monitor.records import HitView, Item
 from tests.fakebot import MarkupError, check_html
 

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from monitor.alerts.render import (MUTE_HOURS, Button, alert_buttons, format_when, join_lines,
-                                   linked_title, safe, severity_mark)
+from monitor.alerts.buttons import MUTE_HOURS, Button, alert_buttons
+from monitor.alerts.htmltext import format_when, join_lines, linked_title, safe
+from monitor.alerts.render import severity_mark
 from monitor.config import Config, WatchEntry, parse_duration
 from monitor.errors import DeliveryError, DeliveryTransient
 from monitor.normalize import match_form

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Protocol, TextIO
 
-from monitor.alerts.render import to_plain
+from monitor.alerts.htmltext import to_plain
 from monitor.config import TelegramConfig
 
 SEPARATOR = "─" * 60

@@ -21,7 +21,7 @@ Right before each message, the store's ``claim_send`` gives this dispatcher its 
 the send log all processes share: only one process sends a given row, and the limits hold for all
 of them together.
 
-Alert messages carry the triage keyboard (render.alert_buttons: "Mute 24h", "False positive";
+Alert messages carry the triage keyboard (buttons.alert_buttons: "Mute 24h", "False positive";
 a digest only "Mute 24h" per watch entry); a "repost" row is the short "also seen on" message,
 sent as a reply to its group's first alert (``OutboxRow.reply_to``). Keyboards and replies go to
 Telegram only: the console prints the text.
@@ -41,8 +41,9 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Sequence
 
 from monitor.alerts.console import Sender
-from monitor.alerts.render import (Button, alert_buttons, clip_plain, digest_buttons, pack_digest,
-                                   render_alert, render_health, render_repost, render_text, to_plain)
+from monitor.alerts.buttons import Button, alert_buttons, digest_buttons
+from monitor.alerts.htmltext import clip_plain, to_plain
+from monitor.alerts.render import pack_digest, render_alert, render_health, render_repost, render_text
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused)

@@ -1,15 +1,7 @@
 """Alert, digest, health and text messages as Telegram HTML: pure functions, no I/O.
 
-Scraped text is written by attackers, so every piece of it goes through the same three steps,
-in this order:
-
-1. ``_clean``: bidi overrides/isolates, zero-width and other format characters, control characters
-   and lone surrogates are removed (they let a title pose as another, or hide a term);
-2. ``_clip``: the field is cut to its budget of UTF-16 code units (Telegram counts those) BEFORE
-   escaping, so an escape sequence is never cut in half;
-3. ``html.escape(quote=True)``.
-
-Every field has a budget and the budgets add up to well under Telegram's 4096 visible units, so
+Every piece of scraped text goes through ``monitor.alerts.htmltext.safe`` (cleaned, clipped to its
+budget, escaped). Every field has a budget and the budgets add up to well under Telegram's 4096 visible units, so
 the limit holds by construction; a final check (``_fit``) rebuilds with smaller budgets anyway,
 so a future field that forgets its budget still cannot break it.
 """
@@ -19,157 +11,21 @@ from __future__ import annotations
 import html
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Callable, Mapping, Sequence
-from urllib.parse import urlsplit
 
+from monitor.alerts.htmltext import (ELLIPSIS, MAX_MESSAGE, clean, clean_head, clip, clip_left, format_when,
+                                     safe, safe_url, utf16_len, visible_text)
 from monitor.privacy import MAX_SCAN, mask_text
 from monitor.repair import hit_lookalike
 from monitor.records import HitView
 from monitor.triage import Triage, assess
-
-MAX_MESSAGE = 4096          # Telegram's limit, in UTF-16 code units of the visible text
-ELLIPSIS = "…"
 
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
 SEVERITY_MARK = {"critical": "🚨", "high": "🔴", "medium": "🟠", "low": "🟡"}
 
 # A match read through Cyrillic or Greek letters in a Latin word ("Axiсorp"): worth an analyst's eye.
 LOOKALIKE_NOTE = " · 🔤 matched through lookalike letters"
-
-_KEEP_CONTROLS = frozenset("\n\t")
-_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
-_INLINE_SPACES = re.compile(r"[^\S\n]+")
-_MANY_NEWLINES = re.compile(r"\n{3,}")
-_MAX_URL = 2048
-
-
-# ---------------------------------------------------------------- text primitives
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, the unit of Telegram's message limit."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def visible_text(message: str) -> str:
-    """The text Telegram shows for our own HTML: tags dropped, entities decoded.
-
-    Only valid for HTML this module wrote (every ``<`` in text is escaped).
-    """
-    return html.unescape(_TAG.sub("", message))
-
-
-def _is_dropped(ch: str) -> bool:
-    # Cf covers every bidi override/isolate/mark (U+202A-202E, U+2066-2069, U+200E/F, U+061C),
-    # zero-width characters (U+200B-200D, U+2060, U+FEFF), soft hyphens and tag characters;
-    # Cs are lone surrogates, which cannot even be encoded to send.
-    if ch in _KEEP_CONTROLS:
-        return False
-    return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
-
-
-def _clean(text: str, *, multiline: bool = False) -> str:
-    """Drop invisible/control characters and fold whitespace (one line unless ``multiline``)."""
-    kept = "".join(ch for ch in text if not _is_dropped(ch))
-    if multiline:
-        kept = _INLINE_SPACES.sub(" ", kept.replace("\r", ""))
-        kept = "\n".join(line.strip() for line in kept.split("\n"))
-        return _MANY_NEWLINES.sub("\n\n", kept).strip()
-    return _SPACES.sub(" ", kept).strip()
-
-
-def _clip(text: str, units: int) -> str:
-    """Cut ``text`` to at most ``units`` UTF-16 units, marking a cut with an ellipsis."""
-    if units <= 0:
-        return ""
-    if utf16_len(text) <= units:
-        return text
-    out: list[str] = []
-    used = 0
-    for ch in text:
-        width = 2 if ord(ch) > 0xFFFF else 1
-        if used + width > units - 1:
-            break
-        out.append(ch)
-        used += width
-    kept = "".join(out)
-    # Prefer to cut between words when a word boundary is close to the cut.
-    space = kept.rfind(" ", max(0, len(kept) - 15))
-    if space > 0 and not text[len(kept)].isspace():
-        kept = kept[:space]
-    return kept.rstrip() + ELLIPSIS
-
-
-def _clip_left(text: str, units: int) -> str:
-    """Keep the END of ``text`` within ``units`` UTF-16 units (for the text before a match)."""
-    if units <= 0:
-        return ""
-    if utf16_len(text) <= units:
-        return text
-    return ELLIPSIS + _clip(text[::-1], units)[:-1][::-1].lstrip()
-
-
-def _clean_head(raw: str, units: int, *, multiline: bool = False) -> str:
-    """The cleaned start of ``raw``, long enough to fill ``units`` when ``raw`` can.
-
-    Only a slice is cleaned (a 10 MB post must not cost a 10 MB scan per field); the slice grows
-    when invisible characters ate it, so padding a title with them cannot blank it out.
-    """
-    size = units * 4 + 64
-    while True:
-        cleaned = _clean(raw[:size], multiline=multiline)
-        if utf16_len(cleaned) > units or size >= len(raw) or size >= 1 << 20:
-            return cleaned
-        size *= 8
-
-
-def _safe(text: object, units: int, *, multiline: bool = False) -> str:
-    """Scraped (or any outside) value -> cleaned, clipped, escaped HTML text."""
-    raw = "" if text is None else str(text)
-    return html.escape(_clip(_clean_head(raw, units, multiline=multiline), units), quote=True)
-
-
-def _safe_url(url: str | None) -> str | None:
-    """The escaped href for an http(s) or t.me URL, or None when it must not become a link."""
-    if not url:
-        return None
-    url = url.strip()
-    if len(url) > _MAX_URL or any(_is_dropped(ch) or ch.isspace() for ch in url):
-        return None
-    if url.lower().startswith("t.me/"):
-        url = "https://" + url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    return html.escape(url, quote=True)
-
-
-def _format_when(value: object) -> str:
-    """A datetime, ISO string or epoch seconds -> ``2024-11-19 10:22 UTC`` (else the value as text)."""
-    when: datetime | None = None
-    if isinstance(value, datetime):
-        when = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            when = datetime.fromtimestamp(value, timezone.utc)
-        except (OverflowError, OSError, ValueError):
-            when = None
-    elif isinstance(value, str):
-        try:
-            when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    if when is None:
-        return "" if value is None else str(value)
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 # ---------------------------------------------------------------- alert pieces
@@ -207,7 +63,7 @@ def _severity(hits: Sequence[HitView]) -> str:
 
 def _severity_label(severity: str) -> str:
     mark = SEVERITY_MARK.get(severity, "⚪")
-    return f"{mark} <b>{_safe(severity.upper(), 20)}</b>"
+    return f"{mark} <b>{safe(severity.upper(), 20)}</b>"
 
 
 def _joined(values: Sequence[str], each: int, total: int, wrap: Callable[[str], str]) -> str:
@@ -219,7 +75,7 @@ def _joined(values: Sequence[str], each: int, total: int, wrap: Callable[[str], 
     parts: list[str] = []
     used = 0
     for i, value in enumerate(seen):
-        piece = _clip(_clean_head(value, each), each)
+        piece = clip(clean_head(value, each), each)
         cost = utf16_len(piece) + 2
         if parts and used + cost > total:
             parts.append(f"+{len(seen) - i} more")
@@ -246,8 +102,8 @@ def _terms_of(hits: Sequence[HitView]) -> list[str]:
 def _title_html(hits: Sequence[HitView], b: _Budget, mask: bool = True) -> str:
     item = hits[0].item
     raw = mask_text(item.title or "", _terms_of(hits)) if mask else item.title
-    title = _safe(raw, b.title) or "(no title)"
-    href = _safe_url(item.url)
+    title = safe(raw, b.title) or "(no title)"
+    href = safe_url(item.url)
     if href is None:
         return title
     return f'<a href="{href}">{title}</a>'
@@ -285,18 +141,18 @@ def _snippet(hits: Sequence[HitView], units: int, mask: bool = True) -> str:
     if located is None:
         if item.text:
             head = item.text[:min(MAX_SCAN, units * 4 + 64 + _MASK_PAD)]
-            return _safe(mask_text(head, terms) if mask else head, units)
+            return safe(mask_text(head, terms) if mask else head, units)
         kept = next((h.snippet for h in hits if h.snippet), None)
-        return _safe(kept, units) if kept else ""
+        return safe(kept, units) if kept else ""
     text, start, end = located
-    term = _clip(_clean(text[start:end][:400]), min(100, units // 2))
+    term = clip(clean(text[start:end][:400]), min(100, units // 2))
     room = max(20, units - utf16_len(term))
     before_budget = room * 2 // 5
     window = before_budget * 4 + 32
     raw_before = text[max(0, start - window - _MASK_PAD):start]
     if mask:
         raw_before = mask_text(raw_before, terms)
-    before = _clip_left(_clean(raw_before[-window:]), before_budget)
+    before = clip_left(clean(raw_before[-window:]), before_budget)
     if before and start > window and not before.startswith(ELLIPSIS):
         before = ELLIPSIS + before
     if before and text[start - 1].isspace():
@@ -306,7 +162,7 @@ def _snippet(hits: Sequence[HitView], units: int, mask: bool = True) -> str:
     raw_after = text[end:end + window + _MASK_PAD]
     if mask:
         raw_after = mask_text(raw_after, terms)
-    after = _clip(_clean(raw_after[:window]), after_budget)
+    after = clip(clean(raw_after[:window]), after_budget)
     if after and end + window < len(text) and not after.endswith(ELLIPSIS):
         after += ELLIPSIS
     if after and text[end].isspace():
@@ -325,11 +181,11 @@ def _refs(hits: Sequence[HitView], limit: int) -> str:
 
 def _meta_line(hits: Sequence[HitView], b: _Budget) -> str:
     item = hits[0].item
-    parts = [f"📡 {_safe(item.source, b.source)}"]
-    if item.author and _clean_head(item.author, 8):
-        parts.append(f"👤 {_safe(item.author, b.author)}")
+    parts = [f"📡 {safe(item.source, b.source)}"]
+    if item.author and clean_head(item.author, 8):
+        parts.append(f"👤 {safe(item.author, b.author)}")
     if item.date is not None:
-        parts.append(f"🗓 {_format_when(item.date)}")
+        parts.append(f"🗓 {format_when(item.date)}")
     return " · ".join(parts)
 
 
@@ -342,7 +198,7 @@ def triage_of(hits: Sequence[HitView]) -> Triage:
 
 
 def _triage_line(hits: Sequence[HitView], units: int) -> str:
-    return f"📊 {_safe(triage_of(hits).line(), units)}"
+    return f"📊 {safe(triage_of(hits).line(), units)}"
 
 
 def _build_alert(hits: Sequence[HitView], retro: bool, b: _Budget, held: bool = False, mask: bool = True) -> str:
@@ -370,7 +226,7 @@ def _fit(build: Callable[[_Budget], str], budget: _Budget, limit: int = MAX_MESS
         if utf16_len(visible_text(message)) <= limit:
             return message
     # Unreachable with sane budgets; keep a guaranteed-valid message rather than fail.
-    return html.escape(_clip(visible_text(message), limit), quote=True)
+    return html.escape(clip(visible_text(message), limit), quote=True)
 
 
 # ---------------------------------------------------------------- public renderers
@@ -401,7 +257,7 @@ def render_repost(hits: Sequence[HitView], payload: Mapping[str, object], *, mas
         raise ValueError("render_repost needs at least one hit")
 
     def build(b: _Budget) -> str:
-        lines = [f"🔁 <b>Also seen on</b> <code>{_safe(hits[0].item.source, b.source)}</code>: "
+        lines = [f"🔁 <b>Also seen on</b> <code>{safe(hits[0].item.source, b.source)}</code>: "
                  f"{_title_html(hits, b, mask)}",
                  f"{_severity_label(_severity(hits))} · {_watches(hits, b)}",
                  _triage_line(hits, b.title)]
@@ -410,9 +266,9 @@ def render_repost(hits: Sequence[HitView], payload: Mapping[str, object], *, mas
         if isinstance(first, int):
             tail += f" · repost of #{first}"
             if payload.get("first_source"):
-                tail += f" (first seen on {_safe(payload.get('first_source'), b.source)}"
-                when = _format_when(payload.get("first_seen")) if payload.get("first_seen") else ""
-                tail += f", {_safe(when, 40)})" if when else ")"
+                tail += f" (first seen on {safe(payload.get('first_source'), b.source)}"
+                when = format_when(payload.get("first_seen")) if payload.get("first_seen") else ""
+                tail += f", {safe(when, 40)})" if when else ")"
         if payload.get("retro"):
             tail += " · 🕵 retro-hunt"
         if payload.get("muted_watch"):
@@ -421,43 +277,6 @@ def render_repost(hits: Sequence[HitView], payload: Mapping[str, object], *, mas
         return "\n".join(lines)
 
     return _fit(build, ALERT_BUDGET)
-
-
-# ---------------------------------------------------------------- triage buttons
-
-Button = tuple[str, str]          # (label, callback data): plain text, data within 64 bytes
-MUTE_HOURS = 24
-_MAX_MUTE_BUTTONS = 4
-
-
-def _button_label(text: str, units: int) -> str:
-    # Button labels are plain text (no parse mode): cleaned and clipped, never escaped.
-    return _clip(_clean_head(text, units), units)
-
-
-def _mute_buttons(hits: Sequence[HitView]) -> list[Button]:
-    """One "Mute 24h" per watch entry (by one of its hit ids: names never go in callback data)."""
-    first_hit: dict[str, int] = {}
-    for h in sorted(hits, key=lambda h: h.id):
-        first_hit.setdefault(h.watch, h.id)
-    if len(first_hit) == 1:
-        return [(f"🔕 Mute {MUTE_HOURS}h", f"mute:{next(iter(first_hit.values()))}")]
-    return [(f"🔕 Mute {_button_label(watch, 24)} {MUTE_HOURS}h", f"mute:{hid}")
-            for watch, hid in list(first_hit.items())[:_MAX_MUTE_BUTTONS]]
-
-
-def alert_buttons(row_id: int, hits: Sequence[HitView]) -> list[list[Button]]:
-    """The triage keyboard of one alert (or repost) message: mute its watch entry here for 24 h,
-    and mark its hits a false positive (by outbox row id)."""
-    if not hits:
-        return []
-    return [[button] for button in _mute_buttons(hits)] + [[("🚫 False positive", f"fp:{row_id}")]]
-
-
-def digest_buttons(items: Sequence[Sequence[HitView]]) -> list[list[Button]]:
-    """A digest names several items: only "Mute 24h" per watch entry (false positives are marked
-    on single alerts; /mute and `hits` cover the rest)."""
-    return [[button] for button in _mute_buttons([h for hits in items for h in hits])]
 
 
 def _digest_block(hits: Sequence[HitView], b: _Budget, mask: bool = True) -> str:
@@ -521,12 +340,12 @@ def render_health(payload: Mapping[str, object]) -> str:
     (file, error), ``delivery_refused`` (chat, reason); anything else is listed key by key.
     """
     event = str(payload.get("event", ""))
-    source = _safe(payload.get("source"), 100)
-    failures = _safe(payload.get("failures"), 20)
-    since = _safe(_format_when(payload.get("since")), 60)
+    source = safe(payload.get("source"), 100)
+    failures = safe(payload.get("failures"), 20)
+    since = safe(format_when(payload.get("since")), 60)
     if event == "failing":
         lines = [f"⚠️ <b>Source failing</b>: <code>{source}</code>",
-                 f"Reason: {_safe(payload.get('reason'), 600) or 'unknown'}"]
+                 f"Reason: {safe(payload.get('reason'), 600) or 'unknown'}"]
         if failures:
             lines.append(f"{failures} consecutive failed polls" + (f" since {since}" if since else ""))
     elif event == "recovered":
@@ -535,87 +354,29 @@ def render_health(payload: Mapping[str, object]) -> str:
             lines.append(f"Working again after {failures} failed polls"
                          + (f" (failing since {since})" if since else ""))
     elif event == "config_error":
-        lines = [f"⚠️ <b>Config problem</b> in <code>{_safe(payload.get('file'), 300)}</code>",
-                 _safe(payload.get("error"), 2000, multiline=True),
+        lines = [f"⚠️ <b>Config problem</b> in <code>{safe(payload.get('file'), 300)}</code>",
+                 safe(payload.get("error"), 2000, multiline=True),
                  "The previous configuration keeps running."]
     elif event == "delivery_refused":
-        lines = [f"⚠️ <b>Alerts to chat</b> <code>{_safe(payload.get('chat'), 100)}</code> "
+        lines = [f"⚠️ <b>Alerts to chat</b> <code>{safe(payload.get('chat'), 100)}</code> "
                  "<b>cannot be delivered</b>",
-                 f"Telegram refused: {_safe(payload.get('reason'), 600)}",
+                 f"Telegram refused: {safe(payload.get('reason'), 600)}",
                  "The messages are parked; check the chat id and the bot's membership."]
     else:
-        lines = [f"ℹ️ <b>{_safe(event or 'notice', 60)}</b>"]
+        lines = [f"ℹ️ <b>{safe(event or 'notice', 60)}</b>"]
         for key, value in list(payload.items())[:20]:
             if key != "event":
                 shown = value if isinstance(value, str) else json.dumps(value, default=str)
-                lines.append(f"{_safe(key, 60)}: {_safe(shown, 300)}")
+                lines.append(f"{safe(key, 60)}: {safe(shown, 300)}")
     return _fit(lambda b: "\n".join(line for line in lines if line), ALERT_BUDGET)
 
 
 def render_text(payload: Mapping[str, object]) -> str:
     """A plain text notice ``{"text": ...}`` as safe HTML (escaped, cleaned, within the limit)."""
-    text = _safe(payload.get("text"), MAX_MESSAGE - 100, multiline=True)
+    text = safe(payload.get("text"), MAX_MESSAGE - 100, multiline=True)
     return text or "(empty message)"
-
-
-_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)
-
-
-def to_plain(message: str) -> str:
-    """Telegram HTML -> plain text (console output, and the resend when Telegram refuses the markup).
-
-    Links become ``text (url)``. Robust to broken markup: whatever looks like a tag is dropped.
-    """
-    def link(m: re.Match[str]) -> str:
-        url, text = m.group(1), m.group(2)
-        return text if html.unescape(_TAG.sub("", text)) == html.unescape(url) else f"{text} ({url})"
-
-    plain = _LINK.sub(link, message)
-    plain = re.sub(r"<br\s*/?>", "\n", plain, flags=re.IGNORECASE)
-    return html.unescape(_TAG.sub("", plain))
-
-
-def clip_plain(text: str, units: int = MAX_MESSAGE) -> str:
-    """Plain text cut to Telegram's limit (UTF-16 units), for sending without parse mode."""
-    return _clip(text, units)
-
-
-# ---------------------------------------------------------------- pieces for bot command answers
-
-def safe(value: object, units: int) -> str:
-    """Any outside value as message HTML: invisible characters dropped, clipped to ``units``, escaped."""
-    return _safe(value, units)
-
-
-def linked_title(title: str | None, url: str | None, units: int = 200, *,
-                 mask: bool = True, terms: Sequence[str] = ()) -> str:
-    """A scraped title (personal data masked but ``terms``, escaped, clipped) linked to its URL
-    when that is a safe http(s)/t.me link."""
-    text = _safe(mask_text(title or "", terms) if mask else title, units) or "(no title)"
-    href = _safe_url(url)
-    return f'<a href="{href}">{text}</a>' if href else text
-
-
-def format_when(value: object) -> str:
-    """A datetime (or ISO text, or epoch seconds) as ``2024-11-19 10:22 UTC``."""
-    return _format_when(value)
 
 
 def severity_mark(severity: str) -> str:
     """The coloured mark of a severity (⚪ when unknown)."""
     return SEVERITY_MARK.get(severity, "⚪")
-
-
-def join_lines(blocks: Sequence[str], limit: int = MAX_MESSAGE) -> str:
-    """Blocks of our own HTML, one per line, as many as fit in ``limit`` visible units; the rest
-    are counted ("… and 12 more"), so a long answer is cut between blocks, never inside a tag."""
-    out: list[str] = []
-    used = 0
-    for index, block in enumerate(blocks):
-        cost = utf16_len(visible_text(block)) + 1
-        if used + cost > limit - 40:
-            out.append(f"… and {len(blocks) - index} more")
-            break
-        out.append(block)
-        used += cost
-    return "\n".join(out)
