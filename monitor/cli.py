@@ -1,5 +1,8 @@
 """The leakmon command line (click). Each command's docstring is its --help, with an example.
 
+The commands that read the store are in ``monitor/cliread.py``; what they all share (options,
+exit codes, the error guard) in ``monitor/clibase.py``.
+
 Heavy modules are imported inside the commands so that ``leakmon --help`` answers at once.
 """
 
@@ -7,70 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
-from monitor.errors import ConfigError, LeakmonError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-
-
-@dataclass
-class Options:
-    config_path: str
-    db: str | None
-    verbose: int
-    quiet: bool
-    log_format: str
-
-    def load(self) -> Any:
-        from monitor.runtime import load
-
-        return load(self.config_path, self.db)
-
-
-def _fail(message: str, code: int) -> NoReturn:
-    click.echo(f"leakmon: {message}", err=True)
-    sys.exit(code)
-
-
-def _since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    from monitor.config import parse_duration
-
-    try:
-        return datetime.now(UTC) - timedelta(seconds=parse_duration(value))
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--since") from None
-
-
-def _NO_MASK(func: Any) -> Any:
-    """The --no-mask option of `hits` and `export`."""
-    return click.option("--no-mask", "no_mask", is_flag=True,
-                        help="Show personal data unmasked (local forensic use only; never for Telegram).")(func)
-
-
-def _guard(func):
-    """Translate our errors at the edge: a config error exits 2 with its message, no traceback."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ConfigError as exc:
-            _fail(str(exc), EXIT_USAGE)
-        except LeakmonError as exc:
-            from monitor.fetch import redact
-
-            _fail(redact(str(exc)), EXIT_FAILED)
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-    return wrapper
+from monitor import cliread
+from monitor.clibase import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Options, fail, guard
+from monitor.errors import ConfigError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -97,12 +43,17 @@ def main(ctx: click.Context, config_path: str, db: str | None, verbose: int, qui
     ctx.obj = Options(config_path, db, verbose, quiet, log_format)
 
 
+for _command in (cliread.status, cliread.hits, cliread.search, cliread.export, cliread.prune,
+                 cliread.evidence):
+    main.add_command(_command)
+
+
 # ---------------------------------------------------------------- polling
 
 
 @main.command()
 @click.pass_obj
-@_guard
+@guard
 def run(opts: Options) -> None:
     """Run the daemon: poll every source on its schedule, deliver alerts, reload the config on change.
 
@@ -126,7 +77,7 @@ def run(opts: Options) -> None:
 @click.option("--source", "names", multiple=True, metavar="NAME", help="Only this source (repeatable).")
 @click.option("--deliver-timeout", default=60.0, show_default=True, help="Seconds to wait for delivery.")
 @click.pass_obj
-@_guard
+@guard
 def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
     """Poll each source (or the named ones) once, store, deliver pending alerts, exit.
 
@@ -159,7 +110,7 @@ def _print_once(outcome: Any) -> int:
 @click.option("--source", "names", multiple=True, metavar="NAME", help="With --fetch: only this source (repeatable).")
 @click.option("--show", is_flag=True, help="With --fetch: every parsed field of the first items and its selector.")
 @click.pass_obj
-@_guard
+@guard
 def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> None:
     """Validate the config and print a summary; with --fetch, try each source (nothing stored or sent).
 
@@ -177,7 +128,7 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
         if name not in known:
             raise ConfigError(config.file, "source", f"no source named {name!r} (sources: {', '.join(known)})")
     if (names or show) and not fetch:
-        _fail("--source and --show go with --fetch (leakmon check --fetch --source NAME --show)", EXIT_USAGE)
+        fail("--source and --show go with --fetch (leakmon check --fetch --source NAME --show)", EXIT_USAGE)
     tg = config.telegram
     token = "set" if tg.token() else f"not set (${tg.token_env}): alerts go to the console"
     terms = sum(len(w.terms) + len(w.regex) for w in config.watches)
@@ -230,125 +181,11 @@ async def _check_fetch(config: Any, selected: list[Any], show: bool = False) -> 
     return failures
 
 
-# ---------------------------------------------------------------- reading the store
-
-
-def _out_format(fmt: str | None, choices: tuple[str, ...]) -> str:
-    if fmt:
-        return fmt
-    return "table" if sys.stdout.isatty() else ("json" if "json" in choices else choices[0])
-
-
-@main.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
-              help="table on a terminal, json when piped.")
-@click.pass_obj
-@_guard
-def status(opts: Options, fmt: str | None) -> None:
-    """Per source: last poll, last success, items seen, consecutive failures, last error; and the outbox.
-
-    \b
-    Example:
-        leakmon status --format json | jq '.sources[] | select(.consecutive_failures > 0)'
-    """
-    from monitor.report import iso, to_json, to_table
-    from monitor.timetext import ago
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path, read_only=True)
-    try:
-        now = datetime.now(UTC)
-        states = store.all_status([s.name for s in config.sources])
-        stats = store.outbox_stats(now)
-    finally:
-        store.close()
-    configured = {s.name for s in config.sources}
-    rows = [{"name": s.name, "last_poll": iso(s.last_poll), "last_ok": iso(s.last_ok),
-             "consecutive_failures": s.consecutive_failures, "last_error": s.last_error,
-             "items_seen": s.items_seen, "configured": s.name in configured} for s in states]
-    outbox = {"pending": stats.pending, "oldest_pending_age_s": stats.oldest_pending_age_s, "parked": stats.parked,
-              "muted": stats.muted}
-    if _out_format(fmt, ("table", "json")) == "json":
-        click.echo(to_json({"sources": rows, "outbox": outbox}))
-        return
-    table = [{"source": s.name, "last poll": ago(s.last_poll, now), "last ok": ago(s.last_ok, now),
-              "items": s.items_seen, "failures": s.consecutive_failures, "last error": s.last_error or ""}
-             for s in states]
-    click.echo(to_table(table, ("source", "last poll", "last ok", "items", "failures", "last error")))
-    age = f", oldest {stats.oldest_pending_age_s:.0f}s" if stats.oldest_pending_age_s is not None else ""
-    click.echo(f"\noutbox: {stats.pending} pending{age}; {stats.parked} parked; {stats.muted} held by a mute")
-
-
-@main.command()
-@click.option("--since", default=None, help="Only hits first seen this recently (e.g. 7d, 12h).")
-@click.option("--watch", default=None, help="Only this watch entry.")
-@click.option("--limit", type=int, default=None, help="At most this many.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default=None,
-              help="table on a terminal, json when piped.")
-@_NO_MASK
-@click.pass_obj
-@_guard
-def hits(opts: Options, since: str | None, watch: str | None, limit: int | None, fmt: str | None,
-         no_mask: bool) -> None:
-    """Stored hits, newest first, with their triage (claimed records, kinds of personal data).
-
-    Personal data in titles and snippets is masked unless --no-mask is given.
-
-    \b
-    Example:
-        leakmon hits --since 7d --watch Mediboard --format csv > hits.csv
-    """
-    from monitor.report import HIT_COLUMNS, hit_rows, to_table
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path, read_only=True)
-    try:
-        rows = hit_rows(store.hits(since=_since(since), watch=watch, limit=limit),
-                        mask=config.privacy.mask and not no_mask)
-    finally:
-        store.close()
-    fmt = _out_format(fmt, ("table", "json", "csv"))
-    if fmt == "table":
-        click.echo(to_table(rows, HIT_COLUMNS, {"title": 50, "url": 50}))
-    else:
-        _echo_rows(rows, fmt)
-
-
-@main.command()
-@click.argument("query")
-@click.option("--limit", default=50, show_default=True)
-@click.pass_obj
-@_guard
-def search(opts: Options, query: str, limit: int) -> None:
-    """Full-text search over stored posts (SQLite FTS5): source, date, title and URL of each match.
-
-    \b
-    Example:
-        leakmon search '"centre hospitalier" dump'
-    """
-    from monitor.report import iso
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path, read_only=True)
-    try:
-        found = store.search(query, limit=limit)
-    finally:
-        store.close()
-    for item, first_seen in found:
-        when = iso(item.date or first_seen)
-        click.echo(f"{item.source}\t{when}\t{' '.join(item.title.split())}\t{item.url}")
-    if not found:
-        click.echo("no stored post matches", err=True)
-
-
 @main.command()
 @click.option("--days", type=int, default=None, help="Posts first seen this many days back (default: [health] retrohunt_days).")
 @click.option("--watch", "names", multiple=True, help="Only this watch entry (repeatable).")
 @click.pass_obj
-@_guard
+@guard
 def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
     """Match stored posts against the current watch list; new hits are alerted (marked retro-hunt).
 
@@ -420,7 +257,7 @@ def _byte_progress(label: str) -> Any:
 @click.argument("path", type=click.Path(allow_dash=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.pass_obj
-@_guard
+@guard
 def scan(opts: Options, path: str, fmt: str) -> None:
     """Match a local file (or - for stdin) against the watch list and print the hits. Nothing stored or sent.
 
@@ -440,7 +277,7 @@ def scan(opts: Options, path: str, fmt: str) -> None:
 @main.command("test-alert")
 @click.option("--chat", default=None, help="Only this chat (a name from [telegram.chats]).")
 @click.pass_obj
-@_guard
+@guard
 def test_alert(opts: Options, chat: str | None) -> None:
     """Send a test message to each configured chat (or one), to check the bot and the chat ids.
 
@@ -460,115 +297,8 @@ def test_alert(opts: Options, chat: str | None) -> None:
 
 
 @main.command()
-@click.option("--since", default="7d", show_default=True, help="Hits first seen this recently.")
-@click.option("--watch", default=None, help="Only this watch entry.")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv", "misp", "stix"]), required=True)
-@_NO_MASK
 @click.pass_obj
-@_guard
-def export(opts: Options, since: str, watch: str | None, fmt: str, no_mask: bool) -> None:
-    """Hits for other tools: JSON, CSV, a MISP event or a STIX 2.1 bundle.
-
-    Personal data in titles and snippets is masked unless --no-mask is given.
-
-    \b
-    Example:
-        leakmon export --since 30d --format csv > hits.csv
-    """
-    from monitor.report import hit_rows
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path, read_only=True)
-    try:
-        rows = hit_rows(store.hits(since=_since(since), watch=watch), mask=config.privacy.mask and not no_mask)
-    finally:
-        store.close()
-    if fmt in ("json", "csv"):
-        _echo_rows(rows, fmt)
-    else:
-        from monitor.export import render_export
-
-        click.echo(render_export(rows, fmt))
-
-
-@main.command()
-@click.pass_obj
-@_guard
-def prune(opts: Options) -> None:
-    """Apply the retention rules now ([privacy] keep_text, keep_evidence) and say what was erased.
-
-    Post texts older than keep_text are erased (full-text index and bytes in the file too);
-    titles, URLs, hits, masked snippets and triage figures stay. Evidence older than
-    keep_evidence is deleted. The daemon does the same every 6 hours.
-
-    \b
-    Example:
-        leakmon prune
-    """
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path)
-    try:
-        result = store.prune(datetime.now(UTC), keep_text=config.privacy.keep_text,
-                             keep_evidence=config.privacy.keep_evidence)
-    finally:
-        store.close()
-    click.echo(f"prune: {result}")
-
-
-@main.command()
-@click.argument("hit_id", type=int)
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="WARC file to write (default: hit-HIT_ID.warc.gz).")
-@click.pass_obj
-@_guard
-def evidence(opts: Options, hit_id: int, out_path: str | None) -> None:
-    """The raw pages kept for a hit, as a WARC 1.1 file (never masked, never sent anywhere).
-
-    Exit 1 when the hit has no evidence (a retro-hunt hit, or kept longer than keep_evidence).
-
-    \b
-    Example:
-        leakmon evidence 42 --out hit-42.warc.gz && warcio index hit-42.warc.gz
-    """
-    from monitor.evidence import write_warc
-    from monitor.store import Store
-
-    config = opts.load()
-    store = Store(config.storage.path)
-    try:
-        pages = store.evidence(hit_id)
-    finally:
-        store.close()
-    if pages is None:
-        _fail(f"no hit #{hit_id}", EXIT_USAGE)
-    if not pages:
-        _fail(f"no evidence kept for hit #{hit_id} (retro-hunt hits have none; evidence is kept "
-              f"{config.privacy.keep_evidence / 86400:g} days)", EXIT_FAILED)
-    path = out_path or f"hit-{hit_id}.warc.gz"
-    try:
-        with open(path, "wb") as out:
-            count = write_warc(pages, out, info={"leakmon-hit": str(hit_id)})
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror or exc}", EXIT_FAILED)
-    click.echo(f"{path}: {count} page(s) of hit #{hit_id}")
-
-
-def _echo_rows(rows: list[dict[str, Any]], fmt: str) -> None:
-    """Hit records as JSON or formula-safe CSV (`hits` and `export`)."""
-    from monitor.report import HIT_COLUMNS, to_csv, to_json
-
-    if fmt == "json":
-        click.echo(to_json(rows))
-    else:
-        click.echo(to_csv(rows, list(rows[0]) if rows else list(HIT_COLUMNS)), nl=False)
-
-
-@main.command()
-@click.pass_obj
-@_guard
+@guard
 def demo(opts: Options) -> None:
     """A self-contained demo, no network: serves bundled sample pages on loopback, polls them, prints the alerts.
 
