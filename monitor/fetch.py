@@ -1,4 +1,6 @@
-"""HTTP fetching: the only module that imports httpx.
+"""HTTP fetching: with its helpers ``monitor/origins.py`` (origin rules, proxies, no shared
+cookies), ``monitor/httperrors.py`` (errors in words) and ``monitor/fetchdecode.py`` (bounded
+decoding), the only modules that import httpx.
 
 A :class:`Network` is shared by all sources: it holds the global concurrency limit, the per-host
 gap between request starts, the conditional-request validators and one ``httpx.AsyncClient`` per
@@ -21,20 +23,18 @@ import hashlib
 import http.cookiejar
 import logging
 import re
-import socket
-import ssl
 import time
-import zlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping
 
-import brotli
 import httpx
 
 from monitor.configtypes import NetworkConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
-from monitor.hosts import host_of
+from monitor.fetchdecode import ACCEPT_ENCODING, Decoder
+from monitor.httperrors import short_error, translate_error
+from monitor.origins import DEFAULT_PORTS, NoCookies, Origin, origin_of, origin_text, parse_url, source_proxy
 from monitor.redaction import redact
 from monitor.sourceconfig import SourceConfig
 
@@ -45,10 +45,7 @@ log = logging.getLogger(__name__)
 # httpx logs every request at INFO with its full URL (tokens, onion addresses): keep it quiet.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
-ACCEPT_ENCODING = "gzip, deflate, br"
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_DECODE_STEP = 1 << 20          # at most this many decoded bytes per decompressor call
 _MAX_VALIDATORS = 10_000        # remembered ETag/Last-Modified pairs (oldest dropped first)
 _MAX_REASON_URL = 200
 
@@ -83,203 +80,6 @@ class Page:
             if key.strip().lower() == "charset" and value.strip():
                 return value.strip().strip('"').lower()
         return None
-
-
-class _NoCookies(http.cookiejar.CookiePolicy):
-    """A cookie policy that neither stores nor returns anything.
-
-    httpx keeps a client-level jar that stores every Set-Cookie and replays it to the same
-    domain for every source sharing the client; cookies must belong to one source only.
-    """
-
-    netscape = True
-    rfc2965 = False
-    hide_cookie2 = True
-
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
-        return False
-
-    def return_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
-        return False
-
-    def domain_return_ok(self, domain: str, request: object) -> bool:
-        return False
-
-    def path_return_ok(self, path: str, request: object) -> bool:
-        return False
-
-
-# ---------------------------------------------------------------- URLs and origins
-
-Origin = tuple[str, str, int]
-
-
-def _parse(url: str | httpx.URL) -> httpx.URL | None:
-    """Parse with httpx itself, so the URL we check is exactly the URL we connect to."""
-    try:
-        return url if isinstance(url, httpx.URL) else httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        return None
-
-
-def _origin_of(url: httpx.URL) -> Origin | None:
-    """(scheme, host, port) of an absolute URL; the host as :func:`monitor.hosts.host_of` reads it."""
-    scheme = url.scheme.lower()
-    host = host_of(str(url)) if url.host else None
-    if scheme not in _DEFAULT_PORTS or not host:
-        return None
-    return scheme, host, url.port or _DEFAULT_PORTS[scheme]
-
-
-def _origin_text(origin: Origin) -> str:
-    scheme, host, port = origin
-    shown = f"[{host}]" if ":" in host else host
-    if port != _DEFAULT_PORTS[scheme]:
-        shown = f"{shown}:{port}"
-    return f"{scheme}://{shown}"
-
-
-def _socks_user(source: str) -> str:
-    """A SOCKS username unique to the source: Tor (IsolateSOCKSAuth) gives it its own circuits."""
-    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", source).strip("-")[:40] or "source"
-    digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
-    return f"leakmon-{clean}-{digest}"
-
-
-def _source_proxy(proxy: str | None, source: str) -> str | None:
-    """The proxy URL this source uses; SOCKS proxies without credentials get a per-source user."""
-    if proxy is None:
-        return None
-    parsed = _parse(proxy)
-    if parsed is not None and parsed.scheme.lower() in ("socks5", "socks5h") and not parsed.userinfo:
-        return str(parsed.copy_with(username=_socks_user(source), password="x"))
-    return proxy
-
-
-# ---------------------------------------------------------------- bounded decoding
-
-class _Decoder:
-    """Decodes a Content-Encoding chunk by chunk without ever exceeding ``limit`` output bytes."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self.encoding = encoding
-        self.limit = limit
-        self.size = 0
-        self.parts: list[bytes] = []
-        self._zlib: zlib._Decompress | None = None   # type: ignore[name-defined]
-        self._brotli: brotli.Decompressor | None = None
-        self._deflate_started = False
-        if encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS)
-        elif encoding == "br":
-            self._brotli = brotli.Decompressor()
-        elif encoding not in ("", "identity"):
-            raise FetchError(f"unsupported Content-Encoding {encoding[:40]!r}")
-
-    def _add(self, data: bytes) -> None:
-        self.size += len(data)
-        if self.size > self.limit:
-            raise FetchError(f"response larger than {self.limit} bytes")
-        if data:
-            self.parts.append(data)
-
-    def _step(self) -> int:
-        # One byte more than what is still allowed, so crossing the limit is detected.
-        return max(1, min(_DECODE_STEP, self.limit - self.size + 1))
-
-    def feed(self, chunk: bytes) -> None:
-        """Decode one raw chunk; raise FetchError once decoded output passes the limit."""
-        try:
-            if self._brotli is not None:
-                self._feed_brotli(chunk)
-            elif self._zlib is not None:
-                self._feed_zlib(chunk)
-            else:
-                self._add(chunk)
-        except (zlib.error, brotli.error) as exc:
-            raise FetchError(f"corrupt {self.encoding} body") from exc
-
-    def _feed_zlib(self, chunk: bytes) -> None:
-        assert self._zlib is not None
-        if self.encoding == "deflate" and not self._deflate_started and chunk:
-            # "deflate" should be zlib-wrapped, but many servers send raw deflate: sniff once.
-            self._deflate_started = True
-            try:
-                zlib.decompressobj(zlib.MAX_WBITS).decompress(chunk[:64], 1)
-            except zlib.error:
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-        data = chunk
-        while data:
-            self._add(self._zlib.decompress(data, self._step()))
-            data = self._zlib.unconsumed_tail
-            if self._zlib.eof:
-                rest = self._zlib.unused_data + data
-                if self.encoding == "deflate" or not rest.startswith(b"\x1f\x8b"):
-                    return   # junk after the end of the stream is ignored, as browsers do
-                self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)   # the next gzip member
-                data = rest
-
-    def _feed_brotli(self, chunk: bytes) -> None:
-        assert self._brotli is not None
-        if self._brotli.is_finished():
-            return
-        self._add(self._brotli.process(chunk, output_buffer_limit=self._step()))
-        # With output_buffer_limit the decoder may hold more output: drain it with empty input.
-        while not self._brotli.can_accept_more_data() and not self._brotli.is_finished():
-            self._add(self._brotli.process(b"", output_buffer_limit=self._step()))
-
-    def finish(self) -> bytes:
-        if self._zlib is not None and not self._zlib.eof:
-            try:
-                self._add(self._zlib.flush(self._step()))
-            except zlib.error as exc:
-                raise FetchError(f"corrupt {self.encoding} body") from exc
-        return b"".join(self.parts)
-
-
-# ---------------------------------------------------------------- error translation
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen and len(seen) < 10:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
-
-
-def _short(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return redact(text)[:160]
-
-
-def _translate(exc: httpx.HTTPError, proxied: bool, timeout: float) -> FetchError:
-    """httpx's error -> a FetchError with a reason in words (never credentials or headers)."""
-    chain = _chain(exc)
-    if isinstance(exc, httpx.TimeoutException):
-        return FetchError(f"timed out after {timeout:g}s")
-    if isinstance(exc, httpx.ProxyError):
-        return FetchError(f"proxy error: {_short(exc)}")
-    if isinstance(exc, httpx.ConnectError):
-        if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in str(exc).lower():
-            words = "connection refused"
-        elif any(isinstance(e, socket.gaierror) for e in chain):
-            words = "DNS lookup failed"
-        elif any(isinstance(e, ssl.SSLError) for e in chain):
-            words = f"TLS error: {_short(exc)}"
-        else:
-            words = f"connection failed: {_short(exc)}"
-        # Every connection of a proxied source goes to its proxy: a connect error is the proxy's.
-        return FetchError(f"proxy unreachable: {words}" if proxied else words)
-    if isinstance(exc, (httpx.RemoteProtocolError, httpx.LocalProtocolError)):
-        return FetchError(f"protocol error: {_short(exc)}")
-    if isinstance(exc, (httpx.ReadError, httpx.WriteError, httpx.CloseError)):
-        return FetchError(f"connection lost: {_short(exc)}")
-    if isinstance(exc, httpx.UnsupportedProtocol):
-        return FetchError("unsupported URL scheme")
-    return FetchError(f"request failed: {type(exc).__name__}")
 
 
 # ---------------------------------------------------------------- the shared network
@@ -325,12 +125,12 @@ class Network:
                     trust_env=False,            # HTTP_PROXY / ALL_PROXY / NO_PROXY never reroute
                     follow_redirects=False,     # we follow redirects ourselves, origin-checked
                     headers={"User-Agent": self.config.user_agent},
-                    cookies=http.cookiejar.CookieJar(policy=_NoCookies()),
+                    cookies=http.cookiejar.CookieJar(policy=NoCookies()),
                     timeout=httpx.Timeout(self.config.timeout),
                 )
             except (ValueError, ImportError) as exc:
                 # Never fall back to a direct connection: the poll fails instead.
-                raise FetchError(f"unusable proxy {_show_url(proxy or '')}: {_short(exc)}") from exc
+                raise FetchError(f"unusable proxy {_show_url(proxy or '')}: {short_error(exc)}") from exc
             self._clients[proxy] = client
         return client
 
@@ -419,13 +219,13 @@ class Fetcher:
     def __init__(self, network: Network, src: SourceConfig) -> None:
         self.network = network
         self.source = src.name
-        self._base = _parse(src.url)
-        origin = _origin_of(self._base) if self._base is not None else None
+        self._base = parse_url(src.url)
+        origin = origin_of(self._base) if self._base is not None else None
         if self._base is None or origin is None:
             raise FetchError(f"not an http(s) URL: {_show_url(src.url)}", redact(src.url))
         self.origin_tuple: Origin = origin
-        self.origin = _origin_text(origin)
-        self.proxy = _source_proxy(src.proxy, src.name)
+        self.origin = origin_text(origin)
+        self.proxy = source_proxy(src.proxy, src.name)
         self._headers = dict(src.headers)
         self._cookies_of = src.cookies
 
@@ -434,7 +234,7 @@ class Fetcher:
         return self._resolve(url) is not None
 
     def _resolve(self, url: str | httpx.URL, base: httpx.URL | None = None) -> httpx.URL | None:
-        parsed = _parse(url)
+        parsed = parse_url(url)
         base = base or self._base
         if parsed is None or base is None:
             return None
@@ -443,7 +243,7 @@ class Fetcher:
                 parsed = base.join(parsed)
             except (httpx.InvalidURL, ValueError):
                 return None
-        if _origin_of(parsed) != self.origin_tuple:
+        if origin_of(parsed) != self.origin_tuple:
             return None
         # Credentials in a scraped link are never sent; fragments never leave the client.
         return parsed.copy_with(username=None, password=None, fragment=None)
@@ -452,8 +252,8 @@ class Fetcher:
         target = self._resolve(url, base)
         if target is None:
             shown = _show_url(str(url))
-            parsed = _parse(url)
-            if parsed is not None and parsed.scheme and parsed.scheme.lower() not in _DEFAULT_PORTS:
+            parsed = parse_url(url)
+            if parsed is not None and parsed.scheme and parsed.scheme.lower() not in DEFAULT_PORTS:
                 raise OffOriginError(f"not an http(s) {what}: {shown}", shown)
             raise OffOriginError(f"{what} to another origin: {shown}", shown)
         return target
@@ -504,7 +304,7 @@ class Fetcher:
             except TimeoutError:
                 raise FetchError(f"timed out after {config.timeout:g}s", _show_url(first)) from None
             except httpx.HTTPError as exc:
-                error = _translate(exc, self.proxy is not None, config.timeout)
+                error = translate_error(exc, self.proxy is not None, config.timeout)
                 error.url = _show_url(first)
                 raise error from exc
             except FetchError as exc:
@@ -553,7 +353,7 @@ class Fetcher:
             if length.isdigit() and int(length) > limit:
                 raise FetchError(f"response larger than {limit} bytes")
             encoding = lowered.get("content-encoding", "").strip().lower()
-            decoder = _Decoder(encoding, limit)
+            decoder = Decoder(encoding, limit)
             raw = 0
             async for chunk in response.aiter_raw():
                 raw += len(chunk)
