@@ -17,7 +17,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import pytest
 
 from monitor.alerts.console import ConsoleSender
-from monitor.alerts.outbox import (BACKOFF_CAP, MIGRATED_KEY, PAUSE_KEY, DeliveryReport, Dispatcher)
+from monitor.alerts.outbox import MIGRATED_KEY, PAUSE_KEY, DeliveryReport, Dispatcher
+from monitor.alerts.pacing import BACKOFF_CAP
 from monitor.alerts.htmltext import to_plain
 from monitor.alerts.telegram import TelegramSender
 from monitor.config import TelegramConfig, WatchEntry

@@ -1,8 +1,8 @@
 """The dispatcher: drains the outbox to Telegram (or the console) without ever losing a message.
 
-One pass (``deliver_due``) reads the due rows, renders them (a burst of more than 10 alerts for one
-chat becomes digest messages), and sends them within Telegram's limits, read back from the store so
-they hold across restarts: 30 messages/s overall, 20/min per group or channel, 1/s per chat. What
+One pass (``deliver_due``) reads the due rows, renders them (``monitor/alerts/compose.py``: a burst of
+more than 10 alerts for one chat becomes digest messages), and sends them within Telegram's limits
+(``monitor/alerts/pacing.py``), read back from the store so they hold across restarts: 30 messages/s overall, 20/min per group or channel, 1/s per chat. What
 happens on each failure:
 
     DeliveryRateLimited   pause ALL sending until retry_after (stored in meta "telegram_pause_until")
@@ -41,9 +41,10 @@ from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Sequence
 
 from monitor.alerts.console import Sender
-from monitor.alerts.buttons import Button, alert_buttons, digest_buttons
+from monitor.alerts.compose import Message, compose
 from monitor.alerts.htmltext import clip_plain, to_plain
-from monitor.alerts.render import pack_digest, render_alert, render_health, render_repost, render_text
+from monitor.alerts.pacing import BACKOFF_BASE, BACKOFF_CAP, Window, distinct, dt, is_group, ts
+from monitor.alerts.render import render_text
 from monitor.config import TelegramConfig
 from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
                             DeliveryRateLimited, DeliveryRefused)
@@ -55,13 +56,7 @@ log = logging.getLogger(__name__)
 PAUSE_KEY = "telegram_pause_until"
 MIGRATED_KEY = "chat_migrated:{}"
 
-DIGEST_THRESHOLD = 10        # more than this many due alerts for one chat -> digest messages
 BATCH = 200                  # rows read per pass
-GLOBAL_PER_SECOND = 30
-GROUP_PER_MINUTE = 20
-CHAT_INTERVAL = 1.0          # seconds between two messages to one chat
-BACKOFF_BASE = 5.0
-BACKOFF_CAP = 900.0
 POLL = 1.0                   # drain: how often to look for rows another process made due
 REFUSAL_NOTICE_EVERY = 3600.0
 # How long a sender holds the rows of a message it was cleared to send. One send is bounded at 60 s
@@ -88,61 +83,6 @@ class _Outcome(enum.Enum):
     PARKED = "parked"          # this message only
     PARKED_CHAT = "parked chat"  # every later message to the chat would be refused too
     PAUSED = "paused"          # 429: nothing more to anyone
-
-
-@dataclass
-class _Message:
-    chat: str
-    rows: list[OutboxRow]
-    html: str
-    position: int             # order of its first row in the pass
-    buttons: list[list[Button]] = field(default_factory=list)   # the inline keyboard
-    reply_to: int | None = None                                  # message id this one answers
-
-
-@dataclass
-class _Window:
-    """Recent send times (epoch seconds) for the rate limits: what the store knows + this pass."""
-
-    everyone: list[float] = field(default_factory=list)
-    chats: dict[str, list[float]] = field(default_factory=dict)
-
-    def record(self, chat: str, t: float) -> None:
-        self.everyone.append(t)
-        self.chats.setdefault(chat, []).append(t)
-
-    def ready_at(self, chat: str, is_group: bool, now: float) -> float:
-        """Earliest time a message to ``chat`` keeps every limit."""
-        ready = now
-        mine = sorted(self.chats.get(chat, ()))
-        if mine:
-            ready = max(ready, mine[-1] + CHAT_INTERVAL)
-        if is_group and len(mine) >= GROUP_PER_MINUTE:
-            ready = max(ready, mine[-GROUP_PER_MINUTE] + 60.0)
-        everyone = sorted(self.everyone)
-        if len(everyone) >= GLOBAL_PER_SECOND:
-            ready = max(ready, everyone[-GLOBAL_PER_SECOND] + 1.0)
-        return ready
-
-
-def _dt(t: float) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
-
-
-def _ts(when: datetime) -> float:
-    if when.tzinfo is None:      # a store may hand back naive UTC
-        when = when.replace(tzinfo=timezone.utc)
-    return when.timestamp()
-
-
-def _distinct(times: Sequence[datetime]) -> list[float]:
-    # Rows sent in one message (a digest) share one time: count the message once.
-    return sorted({round(_ts(t), 3) for t in times})
-
-
-def _is_group(chat_id: int | str) -> bool:
-    """Groups and channels (negative ids, ``@name``) have the 20 messages/minute limit."""
-    return isinstance(chat_id, str) or chat_id < 0
 
 
 class Dispatcher:
@@ -181,7 +121,7 @@ class Dispatcher:
         if self._pause_until > now:
             self._note_wake(self._pause_until)
             return DeliveryReport(0, 0, 0, await self._pending())
-        rows = await self.store.due_outbox(_dt(now), BATCH)
+        rows = await self.store.due_outbox(dt(now), BATCH)
         if len(rows) >= BATCH:
             self._note_wake(now)      # more are due than one pass reads
         by_chat: dict[str, list[tuple[int, OutboxRow]]] = {}
@@ -197,9 +137,9 @@ class Dispatcher:
                 continue
             by_chat.setdefault(row.chat, []).append((position, row))
 
-        queues: dict[str, deque[_Message]] = {}
+        queues: dict[str, deque[Message]] = {}
         for chat, chat_rows in by_chat.items():
-            messages, unrenderable = self._render(chat, chat_rows)
+            messages, unrenderable = compose(chat, chat_rows, mask=self.mask)
             for row, reason in unrenderable:
                 await self._retry([row], reason)
                 failed += 1
@@ -221,7 +161,7 @@ class Dispatcher:
             message = queues[chat][0]
             claim = await self._claim(message, targets[chat], now)
             if claim.wait_until is not None:
-                until = max(_ts(claim.wait_until), now + 0.001)
+                until = max(ts(claim.wait_until), now + 0.001)
                 if claim.paused:             # another process met a 429: nothing more to anyone
                     self._pause_until = max(self._pause_until, until)
                     self._note_wake(until)
@@ -303,58 +243,10 @@ class Dispatcher:
                 results.append((name, True, None))
         return results
 
-    # ------------------------------------------------------------ rendering
-
-    def _render(self, chat: str, rows: list[tuple[int, OutboxRow]]
-                ) -> tuple[list[_Message], list[tuple[OutboxRow, str]]]:
-        """Messages for one chat's due rows (digests for a burst), and rows that failed to render."""
-        messages: list[_Message] = []
-        broken: list[tuple[OutboxRow, str]] = []
-        broken.extend((r, f"{r.kind} row without hits") for _, r in rows
-                      if r.kind in ("alert", "repost") and not r.hits)
-        alerts = [(p, r) for p, r in rows if r.kind == "alert" and r.hits]
-        if len(alerts) > DIGEST_THRESHOLD:
-            try:
-                packed = pack_digest([r.hits for _, r in alerts], mask=self.mask)
-            except Exception as exc:   # a renderer bug must not stop the other chats
-                log.exception("digest for chat %r failed to render", chat)
-                broken.extend((r, f"render failed: {exc!r}") for _, r in alerts)
-            else:
-                for html, indexes in packed:
-                    covered = [alerts[i] for i in indexes]
-                    messages.append(_Message(chat, [r for _, r in covered], html, covered[0][0],
-                                             digest_buttons([r.hits for _, r in covered])))
-        else:
-            for position, row in alerts:
-                try:
-                    html = render_alert(row.hits, retro=any(h.retro for h in row.hits),
-                                        held=bool(row.payload.get("muted_watch")), mask=self.mask)
-                except Exception as exc:
-                    log.exception("outbox row %s failed to render", row.id)
-                    broken.append((row, f"render failed: {exc!r}"))
-                else:
-                    messages.append(_Message(chat, [row], html, position, alert_buttons(row.id, row.hits)))
-        for position, row in rows:
-            if row.kind == "alert" or (row.kind == "repost" and not row.hits):
-                continue
-            try:
-                if row.kind == "repost":
-                    messages.append(_Message(chat, [row], render_repost(row.hits, row.payload, mask=self.mask), position,
-                                             alert_buttons(row.id, row.hits), row.reply_to))
-                    continue
-                html = render_health(row.payload) if row.kind == "health" else render_text(row.payload)
-            except Exception as exc:
-                log.exception("outbox row %s failed to render", row.id)
-                broken.append((row, f"render failed: {exc!r}"))
-            else:
-                messages.append(_Message(chat, [row], html, position))
-        messages.sort(key=lambda m: m.position)
-        return messages, broken
-
     # ------------------------------------------------------------ sending one message
 
-    async def _deliver(self, message: _Message, target: int | str | None,
-                       window: _Window) -> tuple[_Outcome, int | str | None, str]:
+    async def _deliver(self, message: Message, target: int | str | None,
+                       window: Window) -> tuple[_Outcome, int | str | None, str]:
         """Send one message with the markup and migration fallbacks; record the outcome in the store."""
         ids = [row.id for row in message.rows]
         html, plain, migrations = message.html, False, 0
@@ -369,7 +261,7 @@ class Dispatcher:
                 message_id = await self.sender.send(message.chat, html, plain=plain, chat_id=target, **extras)
             except DeliveryRateLimited as exc:
                 until = await self._pause(exc.retry_after)
-                await self.store.mark_retry(ids, exc.reason, _dt(until))
+                await self.store.mark_retry(ids, exc.reason, dt(until))
                 log.warning("Telegram rate limit: all sending paused for %gs", exc.retry_after)
                 return _Outcome.PAUSED, target, exc.reason
             except DeliveryBadMarkup as exc:
@@ -401,7 +293,7 @@ class Dispatcher:
                 return _Outcome.RETRY, target, reason
             else:
                 sent_at = self._clock()
-                await self.store.mark_sent(ids, message_id, _dt(sent_at))
+                await self.store.mark_sent(ids, message_id, dt(sent_at))
                 window.record(message.chat, sent_at)
                 for row in message.rows:
                     if row.hits:
@@ -409,18 +301,18 @@ class Dispatcher:
                         self._latencies.append(max(0.0, sent_at - seen))
                 return _Outcome.SENT, target, ""
 
-    async def _claim(self, message: _Message, target: int | str | None, now: float) -> SendClaim:
+    async def _claim(self, message: Message, target: int | str | None, now: float) -> SendClaim:
         """Ask the store for the message's rows and a send slot under the shared rate limits."""
         ids = [row.id for row in message.rows]
         if self._local:          # the console: claims only, no Telegram limits
-            return await self.store.claim_send(ids, self.owner, message.chat, _dt(now), lease=LEASE)
-        group = target is not None and _is_group(target)
+            return await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE)
+        group = target is not None and is_group(target)
 
         def ready(everyone: list[datetime], mine: list[datetime]) -> datetime:
-            shared = _Window(everyone=[_ts(t) for t in everyone], chats={message.chat: [_ts(t) for t in mine]})
-            return _dt(shared.ready_at(message.chat, group, now))
+            shared = Window(everyone=[ts(t) for t in everyone], chats={message.chat: [ts(t) for t in mine]})
+            return dt(shared.ready_at(message.chat, group, now))
 
-        return await self.store.claim_send(ids, self.owner, message.chat, _dt(now), lease=LEASE,
+        return await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE,
                                            pause_key=PAUSE_KEY, ready=ready)
 
     def backoff(self, attempts: int) -> float:
@@ -431,7 +323,7 @@ class Dispatcher:
 
     async def _retry(self, rows: Sequence[OutboxRow], reason: str) -> float:
         until = self._clock() + self.backoff(max(row.attempts for row in rows))
-        await self.store.mark_retry([row.id for row in rows], reason, _dt(until))
+        await self.store.mark_retry([row.id for row in rows], reason, dt(until))
         self._note_wake(until)
         return until
 
@@ -482,23 +374,23 @@ class Dispatcher:
         await self.store.enqueue_text(health, {"event": "delivery_refused", "chat": chat, "reason": reason},
                                       "health")
 
-    async def _window(self, chats: list[str], now: float) -> _Window:
+    async def _window(self, chats: list[str], now: float) -> Window:
         """Send times the store remembers (so the limits hold across restarts)."""
-        window = _Window()
+        window = Window()
         if self._local or not chats:
             return window
-        window.everyone = _distinct(await self.store.sent_times(None, _dt(now - 1.0)))
+        window.everyone = distinct(await self.store.sent_times(None, dt(now - 1.0)))
         for chat in chats:
-            window.chats[chat] = _distinct(await self.store.sent_times(chat, _dt(now - 60.0)))
+            window.chats[chat] = distinct(await self.store.sent_times(chat, dt(now - 60.0)))
         return window
 
-    def _ready(self, window: _Window, chat: str, target: int | str | None, now: float) -> float:
+    def _ready(self, window: Window, chat: str, target: int | str | None, now: float) -> float:
         if self._local:
             return now
-        return window.ready_at(chat, target is not None and _is_group(target), now)
+        return window.ready_at(chat, target is not None and is_group(target), now)
 
     async def _pending(self) -> int:
-        stats = await self.store.outbox_stats(_dt(self._clock()))
+        stats = await self.store.outbox_stats(dt(self._clock()))
         return int(stats.pending)
 
     def _note_wake(self, when: float) -> None:
