@@ -185,7 +185,8 @@ class Daemon:
                 self.commands_warned = telegram
                 log.warning("[telegram] commands = true needs a bot token and [telegram.chats]: commands are off")
             return
-        from monitor.alerts.commands import CommandPoller, Responder
+        from monitor.alerts.commands import Responder
+        from monitor.alerts.poller import CommandPoller
         from monitor.errors import DeliveryError
 
         poller = CommandPoller(token, telegram.api_url, Responder(self.store, lambda: self.config))

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from monitor.alerts.commands import CommandPoller, Responder
+from monitor.alerts.commands import Responder
+from monitor.alerts.poller import CommandPoller
 from monitor.config import load_config
 from monitor.records import Item, PollRecord
 from monitor.match import Matcher

@@ -20,7 +20,8 @@ from typing import Any, Iterator
 import pytest
 from click.testing import CliRunner
 
-from monitor.alerts.commands import CommandPoller, Responder, suggest_exclude
+from monitor.alerts.commands import Responder, suggest_exclude
+from monitor.alerts.poller import CommandPoller
 from monitor.alerts.outbox import Dispatcher
 from monitor.cli import main
 from monitor.config import Config, load_config

@@ -8,9 +8,9 @@ Two layers, kept apart so the rules are testable without Telegram:
   (``mute:<hit id>`` mutes that hit's watch entry in that chat for 24 h, ``fp:<outbox row id>``
   records the message's hits as false positives and suggests an ``exclude`` phrase). ``chat`` is
   a chat NAME of ``[telegram.chats]``; every store call goes through the AsyncStore.
-- :class:`CommandPoller` runs python-telegram-bot's ``Application`` (getUpdates polling) inside
-  the ``run`` process, maps each update's chat to its configured name and ignores every other chat
-  without a reply; answers go out with link previews off.
+- :class:`~monitor.alerts.poller.CommandPoller` runs python-telegram-bot's ``Application``
+  (getUpdates polling) inside the ``run`` process, maps each update's chat to its configured name
+  and ignores every other chat without a reply; answers go out with link previews off.
 
 Callback data never carries a name: ``mute:<hit id>`` and ``fp:<row id>`` fit Telegram's 64 bytes
 whatever the watch entry is called, and a button only acts on hits that were sent to its own chat.
@@ -18,7 +18,6 @@ whatever the watch entry is called, and a button only acts on hits that were sen
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -30,10 +29,8 @@ from monitor.alerts.buttons import MUTE_HOURS, Button, alert_buttons
 from monitor.alerts.htmltext import format_when, join_lines, linked_title, safe
 from monitor.alerts.render import severity_mark
 from monitor.config import Config, WatchEntry, parse_duration
-from monitor.errors import DeliveryError, DeliveryTransient
 from monitor.normalize import match_form
 from monitor.privacy import mask_text
-from monitor.redaction import redact, remember_secret
 from monitor.records import HitView
 from monitor.timetext import ago, span
 
@@ -45,10 +42,6 @@ SEARCH_LIMIT = 10
 MIN_MUTE = 60.0                      # seconds
 MAX_MUTE = 90 * 86400.0
 CALLBACK_ANSWER_MAX = 200            # answerCallbackQuery's text limit (characters)
-POLL_INTERVAL = 0.5                  # seconds between two getUpdates when one returns at once
-POLL_TIMEOUT = 10                    # long-poll seconds Telegram may hold a getUpdates
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 15.0
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?:\s+(.*))?$", re.DOTALL)
 _WORD_EDGE = ".,;:!?()[]{}\"'«»“”‘’`*"
 
@@ -323,131 +316,3 @@ class Responder:
         buttons = alert_buttons(row_id, hits)
         buttons[-1] = [("✅ False positive recorded", f"fp:{row_id}")]
         return CallbackAnswer(_clip_plain(text), alert=True, buttons=buttons)
-
-
-class CommandPoller:
-    """python-telegram-bot's Application polling getUpdates for the Responder, in this process.
-
-    ``start()`` raises a DeliveryError (token redacted) when Telegram cannot be reached; ``stop()``
-    never raises and is bounded in time.
-    """
-
-    def __init__(self, token: str, api_url: str, responder: Responder, *,
-                 poll_interval: float = POLL_INTERVAL, timeout: int = POLL_TIMEOUT) -> None:
-        from telegram.ext import Application, TypeHandler
-        from telegram.request import HTTPXRequest
-        from telegram import Update
-
-        remember_secret(token)      # every redaction removes it from now on
-        self.responder = responder
-        self._poll_interval = poll_interval
-        self._timeout = timeout
-
-        def request(read_timeout: float) -> HTTPXRequest:
-            # the endpoint is [telegram] api_url, never a proxy from the environment
-            return HTTPXRequest(connection_pool_size=4, connect_timeout=10.0, read_timeout=read_timeout,
-                                write_timeout=10.0, pool_timeout=5.0, httpx_kwargs={"trust_env": False})
-
-        self.app = (Application.builder().token(token).base_url(f"{api_url.rstrip('/')}/bot")
-                    .request(request(20.0)).get_updates_request(request(timeout + 10.0))
-                    .job_queue(None).build())
-        self.app.add_handler(TypeHandler(Update, self._on_update))
-        self.app.add_error_handler(self._on_error)
-
-    async def start(self) -> None:
-        """getMe, then poll in the background."""
-        from telegram.error import TelegramError
-
-        from monitor.alerts.telegram import scrub, translate
-
-        try:
-            async with asyncio.timeout(START_TIMEOUT):
-                await self.app.initialize()
-                await self.app.start()
-                assert self.app.updater is not None
-                await self.app.updater.start_polling(
-                    poll_interval=self._poll_interval, timeout=self._timeout,
-                    allowed_updates=["message", "channel_post", "callback_query"],
-                    error_callback=self._on_poll_error)
-        except TelegramError as exc:
-            scrub(exc)
-            await self.stop()
-            raise translate(exc) from exc
-        except (TimeoutError, OSError) as exc:
-            await self.stop()
-            raise DeliveryTransient(f"bot commands could not start: {type(exc).__name__}") from exc
-
-    async def stop(self) -> None:
-        """Stop polling and close the client (the last fetched updates are marked read)."""
-        try:
-            async with asyncio.timeout(STOP_TIMEOUT):
-                if self.app.updater is not None and self.app.updater.running:
-                    await self.app.updater.stop()
-                if self.app.running:
-                    await self.app.stop()
-                await self.app.shutdown()
-        except Exception as exc:  # stopping must never stop the daemon's own shutdown
-            log.warning("bot commands: stop: %s", type(exc).__name__)
-
-    # ------------------------------------------------------------ PTB callbacks
-
-    def _on_poll_error(self, exc: Exception) -> None:
-        # Called for each failed getUpdates (PTB retries on its own): one short line, no token.
-        log.warning("bot commands: getUpdates failed: %s", redact(str(exc)))
-
-    async def _on_error(self, update: object, context: Any) -> None:
-        error = getattr(context, "error", None)
-        log.error("bot commands: %s: %s", type(error).__name__, redact(str(error)))
-
-    async def _on_update(self, update: Any, context: Any) -> None:
-        chat = update.effective_chat
-        if chat is None:
-            return
-        name = self.responder.chat_name(chat.id, chat.username)
-        if name is None:
-            return                      # not a configured chat: ignored, no reply
-        if update.callback_query is not None:
-            await self._answer_button(update.callback_query, name)
-            return
-        message = update.effective_message
-        text = getattr(message, "text", None)
-        if not text or not text.startswith("/"):
-            return
-        html = await self.responder.command(name, text, bot_username=context.bot.username)
-        if html:
-            await self._reply(context.bot, chat.id, message.message_id, html)
-
-    async def _reply(self, bot: Any, chat_id: int, message_id: int, html: str) -> None:
-        from telegram import LinkPreviewOptions, ReplyParameters
-        from telegram.constants import ParseMode
-        from telegram.error import TelegramError
-
-        from monitor.alerts.telegram import scrub, translate
-
-        try:
-            await bot.send_message(chat_id=chat_id, text=html, parse_mode=ParseMode.HTML,
-                                   link_preview_options=LinkPreviewOptions(is_disabled=True),
-                                   reply_parameters=ReplyParameters(message_id=message_id,
-                                                                    allow_sending_without_reply=True))
-        except TelegramError as exc:
-            scrub(exc)
-            error: DeliveryError = translate(exc)
-            log.warning("bot commands: answer not sent: %s", getattr(error, "reason", error))
-
-    async def _answer_button(self, query: Any, chat: str) -> None:
-        from telegram.error import TelegramError
-
-        from monitor.alerts.telegram import keyboard, scrub, translate
-
-        answer = await self.responder.callback(chat, query.data or "")
-        try:
-            if answer is None:
-                await query.answer()
-                return
-            await query.answer(text=answer.text, show_alert=answer.alert)
-            if answer.buttons is not None and query.message is not None:
-                await query.edit_message_reply_markup(keyboard(answer.buttons))
-        except TelegramError as exc:
-            scrub(exc)
-            log.warning("bot commands: button answer failed: %s",
-                        getattr(translate(exc), "reason", "error"))

@@ -1,6 +1,6 @@
 """Sending messages through python-telegram-bot 22, with its errors translated to DeliveryError.
 
-Together with ``alerts/commands.py`` (the bot commands), the only code that imports ``telegram``.
+Together with ``alerts/poller.py`` (polling the bot commands), the only code that imports ``telegram``.
 What each Bot API failure becomes (the dispatcher in outbox.py decides what to do with each)::
 
     RetryAfter (int or timedelta)              -> DeliveryRateLimited(retry_after seconds)
