@@ -1,7 +1,8 @@
-"""Helpers shared by the source kinds: decoding HTML, visible text, challenge pages, dates, URLs.
+"""Helpers shared by the source kinds: decoding HTML, visible text, URLs and ids, following item pages.
 
-Everything here takes attacker-written input: nothing may raise anything but ParseError
-(``check_challenge``) or return None / "" on junk.
+Challenge and login pages are recognised in ``sources/pagechecks.py``, dates read in
+``sources/dates.py``. Everything here takes attacker-written input: nothing may raise on junk;
+it returns None or "" instead.
 """
 
 from __future__ import annotations
@@ -9,18 +10,15 @@ from __future__ import annotations
 import asyncio
 import codecs
 import hashlib
-import json
 import logging
 import re
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
-from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
+from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError
 from monitor.records import Item
 
 if TYPE_CHECKING:
@@ -32,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("sources")
 
-CHALLENGE_REASON = "login or challenge page"
 
 # Elements whose text is laid out on lines of its own: a line break before and after.
 _BLOCK_TAGS = frozenset({
@@ -233,167 +230,6 @@ def attr(node: LexborNode | None, name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
-
-
-# ---------------------------------------------------------------- challenge and login pages
-
-_CHALLENGE_TITLES = (
-    "just a moment", "attention required! | cloudflare", "checking your browser", "ddos-guard",
-    "ddos protection", "security check", "captcha", "are you human", "verify you are human",
-    "one more step", "please wait", "access denied",
-)
-_CHALLENGE_SELECTORS = (
-    "#challenge-form", "#challenge-running", "#cf-challenge-running", "#cf-wrapper .cf-browser-verification",
-    ".cf-browser-verification", "#challenge-stage", "div.cf-turnstile", ".g-recaptcha", ".h-captcha",
-    "iframe[src*='captcha']", "iframe[src*='challenges.cloudflare.com']", "script[src*='/cdn-cgi/challenge-platform/']",
-    "#ddg-captcha", "#ddg-l10n-title", "input[name*='captcha' i]", "img[src*='captcha' i]",
-)
-_LOGIN_TITLE = re.compile(r"\b(?:log ?in|login|sign ?in|connexion|member login|authenticat)", re.I)
-_LOGIN_PAGE_MAX_LINKS = 25
-_CHALLENGE_TEXT = re.compile(
-    r"checking your browser before accessing|enable javascript and cookies to continue|"
-    r"ddos protection by|ddos-guard|verifying you are human|complete the security check|"
-    r"you must (?:be registered|be logged in|log ?in)|please (?:log ?in|login|sign in) to (?:view|access|see)",
-    re.I,
-)
-
-
-def check_challenge(page: "Page", tree: LexborHTMLParser | None = None) -> None:
-    """Raise ``ParseError("login or challenge page")`` when a page is a challenge or a login wall.
-
-    Detects Cloudflare ("Just a moment...", challenge forms and scripts), DDoS-Guard,
-    "Checking your browser", captcha pages and login pages (a form with a password input).
-    Call it when a listing yielded nothing: a forum listing itself often carries a login box
-    in its header, so a password field alone proves nothing on a page that has items.
-    """
-    if tree is None:
-        tree = decode_html(page.body, page.charset)
-    title_node = tree.css_first("title")
-    title = one_line(title_node.text()).lower() if title_node is not None else ""
-    if title and any(marker in title for marker in _CHALLENGE_TITLES):
-        raise ParseError(CHALLENGE_REASON)
-    for selector in _CHALLENGE_SELECTORS:
-        try:
-            if tree.css_first(selector) is not None:
-                raise ParseError(CHALLENGE_REASON)
-        except SelectolaxError:  # a selector this lexbor build does not know: skip it
-            continue
-    if tree.css_first("input[type='password' i]") is not None and (
-            _LOGIN_TITLE.search(title) or len(tree.css("a[href]")) < _LOGIN_PAGE_MAX_LINKS):
-        # A password field on a page that is about logging in, or that has little else: a login
-        # wall. A full forum page with a quick-login box in its header is not one.
-        raise ParseError(CHALLENGE_REASON)
-    body_text = html_text(tree.body)[:20000]
-    if _CHALLENGE_TEXT.search(body_text):
-        raise ParseError(CHALLENGE_REASON)
-
-
-def looks_like_html(body: bytes) -> bool:
-    """True when bytes start like an HTML document (used to explain a non-JSON / non-feed answer)."""
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title"))
-
-
-def load_json(page: "Page") -> Any:
-    """The parsed JSON document of a page. ParseError("invalid JSON: ...") otherwise, or the
-    challenge-page ParseError when the server answered an anti-bot page instead."""
-    body = page.body
-    if not body.strip():
-        raise ParseError("invalid JSON: empty document")
-    try:
-        return json.loads(body)
-    except RecursionError as exc:
-        raise ParseError("invalid JSON: nested too deeply") from exc
-    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError; so are huge ints
-        if looks_like_html(body):
-            check_challenge(page)
-            raise ParseError("invalid JSON: the server answered with an HTML page") from exc
-        raise ParseError(f"invalid JSON: {cut(str(exc), 200)}") from exc
-
-
-# ---------------------------------------------------------------- dates
-
-_EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
-_FORMATS = (
-    "%m-%d-%Y, %I:%M %p", "%m-%d-%Y %I:%M %p", "%m-%d-%Y, %H:%M", "%m-%d-%Y",
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y, %H:%M", "%d/%m/%Y",
-    "%d.%m.%Y %H:%M", "%d.%m.%Y",
-    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
-    "%a %b %d, %Y %I:%M %p", "%b %d, %Y %I:%M %p", "%b %d, %Y at %I:%M %p", "%b %d, %Y",
-    "%d %b %Y %H:%M", "%d %b %Y", "%d %B %Y", "%B %d, %Y",
-)
-_TIME_OF_DAY = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\b")
-
-
-def parse_date(text: str | None) -> datetime | None:
-    """A date from what sites write, as an aware UTC datetime; None when it cannot be read.
-
-    Understands ISO 8601 (``2024-11-20T22:15:00+01:00``, ``2021-09-09 23:46:53.997398``,
-    ``...Z``), RFC 2822 (``Wed, 20 Nov 2024 22:15:00 +0000``), MyBB's ``11-20-2024, 10:15 PM``,
-    ``20/11/2024`` (day first), a few month-name forms and unix epochs (seconds or milliseconds).
-    A date without a zone is taken as UTC. Relative text ("2 hours ago") gives None.
-    """
-    if text is None:
-        return None
-    value = " ".join(str(text).split())
-    if not value or len(value) > 80:
-        return None
-    try:
-        return _parse_date(value)
-    except (ValueError, OverflowError, OSError, TypeError, IndexError):
-        return None
-
-
-def _parse_date(value: str) -> datetime | None:
-    if _EPOCH.match(value):
-        seconds = float(value)
-        if seconds > 1e11:  # milliseconds
-            seconds /= 1000
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        return _utc(datetime.fromisoformat(iso))
-    except ValueError:
-        pass
-    if "," in value or re.search(r"[+-]\d{4}$|\bGMT$|\bUTC$", value):
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            parsed = None
-        if parsed is not None:
-            return _utc(parsed)
-    for fmt in _FORMATS:
-        try:
-            return _utc(datetime.strptime(value, fmt))
-        except ValueError:
-            continue
-    return None
-
-
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
-def add_time_of_day(day: datetime, text: str) -> datetime:
-    """``day`` (midnight) with the clock time found in ``text`` ("..., 09:12 PM"), if any.
-
-    MyBB writes "Yesterday, 09:12 PM" with only the day in its title attribute.
-    """
-    match = _TIME_OF_DAY.search(text)
-    if not match or (day.hour, day.minute, day.second) != (0, 0, 0):
-        return day
-    hour, minute = int(match.group(1)), int(match.group(2))
-    second = int(match.group(3) or 0)
-    meridiem = (match.group(4) or "").lower()
-    if meridiem == "pm" and hour < 12:
-        hour += 12
-    elif meridiem == "am" and hour == 12:
-        hour = 0
-    if hour > 23 or minute > 59 or second > 59:
-        return day
-    return day + timedelta(hours=hour, minutes=minute, seconds=second)
 
 
 # ---------------------------------------------------------------- URLs and ids

@@ -22,11 +22,12 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.records import Item
 from sources.common import (
-    follow_new, absolute_url, attr, check_challenge, decode_html, html_text, off_loop, raw_text, valid_selector,
+    follow_new, absolute_url, attr, decode_html, html_text, off_loop, raw_text, valid_selector,
 )
 from sources.html_options import Options as Options  # part of the source-kind contract
 from sources.html_options import Preset, Selectors
 from sources.html_rows import Field, row_fields
+from sources.pagechecks import check_challenge
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:

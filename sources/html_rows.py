@@ -11,14 +11,13 @@ from typing import TYPE_CHECKING
 
 from sources.common import (
     absolute_url,
-    add_time_of_day,
     attr,
     html_text,
     line_text,
     one_line,
     origin_of,
-    parse_date,
 )
+from sources.dates import add_time_of_day, parse_date
 from sources.selectors import full_title, parse_selector
 
 if TYPE_CHECKING:

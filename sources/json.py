@@ -17,9 +17,11 @@ from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
     off_loop,
-    records_to_items, absolute_url, load_json, markup_to_text, one_line, origin_of, parse_date,
+    records_to_items, absolute_url, markup_to_text, one_line, origin_of,
     stable_id,
 )
+from sources.dates import parse_date
+from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig

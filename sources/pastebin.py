@@ -17,8 +17,10 @@ from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
     off_loop,
-    records_to_items, follow_new, absolute_url, load_json, one_line, parse_date, raw_text, reject_keys,
+    records_to_items, follow_new, absolute_url, one_line, raw_text, reject_keys,
 )
+from sources.dates import parse_date
+from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig

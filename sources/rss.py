@@ -16,9 +16,11 @@ from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
     off_loop,
-    absolute_url, check_challenge, looks_like_html, markup_to_text, one_line, parse_date, reject_keys, stable_id,
+    absolute_url, markup_to_text, one_line, reject_keys, stable_id,
     title_text,
 )
+from sources.dates import parse_date
+from sources.pagechecks import check_challenge, looks_like_html
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig

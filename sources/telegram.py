@@ -21,8 +21,10 @@ from monitor.errors import ConfigError, ParseError
 from monitor.hosts import host_of
 from monitor.records import Item
 from sources.common import (
-    attr, check_challenge, cut, decode_html, html_text, off_loop, one_line, parse_date, reject_keys,
+    attr, cut, decode_html, html_text, off_loop, one_line, reject_keys,
 )
+from sources.dates import parse_date
+from sources.pagechecks import check_challenge
 
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig

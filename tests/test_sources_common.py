@@ -8,8 +8,10 @@ import pytest
 
 from monitor.errors import ParseError
 from sources.common import (
-    absolute_url, check_challenge, decode_html, html_text, parse_date, raw_text, title_text,
+    absolute_url, decode_html, html_text, raw_text, title_text,
 )
+from sources.dates import parse_date
+from sources.pagechecks import check_challenge
 from tests.support.sources import fixture, page
 
 UTC = timezone.utc

@@ -1,0 +1,93 @@
+"""Dates as sites write them (ISO 8601, RFC 2822, epoch seconds, forum formats) -> aware UTC datetimes.
+
+Attacker-written input: a date that cannot be read is None, never an exception.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+
+_EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
+_FORMATS = (
+    "%m-%d-%Y, %I:%M %p", "%m-%d-%Y %I:%M %p", "%m-%d-%Y, %H:%M", "%m-%d-%Y",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y, %H:%M", "%d/%m/%Y",
+    "%d.%m.%Y %H:%M", "%d.%m.%Y",
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%a %b %d, %Y %I:%M %p", "%b %d, %Y %I:%M %p", "%b %d, %Y at %I:%M %p", "%b %d, %Y",
+    "%d %b %Y %H:%M", "%d %b %Y", "%d %B %Y", "%B %d, %Y",
+)
+_TIME_OF_DAY = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?\b")
+
+
+def parse_date(text: str | None) -> datetime | None:
+    """A date from what sites write, as an aware UTC datetime; None when it cannot be read.
+
+    Understands ISO 8601 (``2024-11-20T22:15:00+01:00``, ``2021-09-09 23:46:53.997398``,
+    ``...Z``), RFC 2822 (``Wed, 20 Nov 2024 22:15:00 +0000``), MyBB's ``11-20-2024, 10:15 PM``,
+    ``20/11/2024`` (day first), a few month-name forms and unix epochs (seconds or milliseconds).
+    A date without a zone is taken as UTC. Relative text ("2 hours ago") gives None.
+    """
+    if text is None:
+        return None
+    value = " ".join(str(text).split())
+    if not value or len(value) > 80:
+        return None
+    try:
+        return _parse_date(value)
+    except (ValueError, OverflowError, OSError, TypeError, IndexError):
+        return None
+
+
+def _parse_date(value: str) -> datetime | None:
+    if _EPOCH.match(value):
+        seconds = float(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+    iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        return _utc(datetime.fromisoformat(iso))
+    except ValueError:
+        pass
+    if "," in value or re.search(r"[+-]\d{4}$|\bGMT$|\bUTC$", value):
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            parsed = None
+        if parsed is not None:
+            return _utc(parsed)
+    for fmt in _FORMATS:
+        try:
+            return _utc(datetime.strptime(value, fmt))
+        except ValueError:
+            continue
+    return None
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)
+
+
+def add_time_of_day(day: datetime, text: str) -> datetime:
+    """``day`` (midnight) with the clock time found in ``text`` ("..., 09:12 PM"), if any.
+
+    MyBB writes "Yesterday, 09:12 PM" with only the day in its title attribute.
+    """
+    match = _TIME_OF_DAY.search(text)
+    if not match or (day.hour, day.minute, day.second) != (0, 0, 0):
+        return day
+    hour, minute = int(match.group(1)), int(match.group(2))
+    second = int(match.group(3) or 0)
+    meridiem = (match.group(4) or "").lower()
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59 or second > 59:
+        return day
+    return day + timedelta(hours=hour, minutes=minute, seconds=second)
