@@ -2,7 +2,7 @@
 
 A start with 100,000 names otherwise folds 225,000 terms, builds the key tables and loads one
 hyperscan database per bucket: over a second before the first byte is matched. The file holds,
-per automaton, what :meth:`monitor.match._Automaton.finish` computes (key lengths, users,
+per automaton, what :meth:`monitor.matchengine.Automaton.finish` computes (key lengths, users,
 engine databases) and the entries whose requires can never be met; it is keyed by a hash of
 what decides matching (every entry's name, terms, excludes, requires, strictness; the
 normalization version; the hyperscan version), so any edit of the list gives another file.

@@ -11,6 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import monitor.match as match_module
+import monitor.matchengine as engine_module
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
 from monitor.records import Hit
@@ -25,7 +26,7 @@ ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
 @pytest.fixture(autouse=True, params=ENGINES)
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     """Every test of this file runs on both engines: "auto" is steered to one of them."""
-    monkeypatch.setattr(match_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
+    monkeypatch.setattr(engine_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
     monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path))
     return request.param
 
@@ -317,7 +318,7 @@ def test_scan_regex_entries() -> None:
 
 def test_scan_long_text_across_slices_and_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tiny automaton slices and word-form blocks put matches across every edge.
-    monkeypatch.setattr(match_module, "_AC_SLICE", 7)
+    monkeypatch.setattr(engine_module, "_AC_SLICE", 7)
     monkeypatch.setattr(WordForm, "BLOCK", 5)
     watches = [entry("HSJ", "Hôpital Saint-Joseph"), entry("R", "Rennes"), entry("CHU", "CHU de Rennes"),
                entry("X", "x")]
@@ -415,8 +416,8 @@ def bucket_world() -> tuple[list[WatchEntry], str]:
 @needs_hyperscan
 def test_hyperscan_buckets_are_cached_and_reloaded(engine: str, monkeypatch: pytest.MonkeyPatch,
                                                    tmp_path: Path) -> None:
-    monkeypatch.setattr(match_module, "_BUCKET_KEYS", 64)       # 600 keys -> 16 buckets
-    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    monkeypatch.setattr(engine_module, "BUCKET_KEYS", 64)       # 600 keys -> 16 buckets
+    monkeypatch.setattr(engine_module, "CACHE_MIN_KEYS", 0)
     watches, text = bucket_world()
     reference = set(Matcher(watches, backend="ahocorasick").scan(text))
     assert len(reference) > 80
@@ -440,7 +441,7 @@ def test_hyperscan_buckets_are_cached_and_reloaded(engine: str, monkeypatch: pyt
 @needs_hyperscan
 def test_a_damaged_cache_file_is_compiled_again(engine: str, monkeypatch: pytest.MonkeyPatch,
                                                 tmp_path: Path) -> None:
-    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    monkeypatch.setattr(engine_module, "CACHE_MIN_KEYS", 0)
     watches, text = bucket_world()
     Matcher(watches, backend="hyperscan", cache_dir=tmp_path)
     [cached] = tmp_path.glob("*.hsdb")
@@ -454,7 +455,7 @@ def test_a_damaged_cache_file_is_compiled_again(engine: str, monkeypatch: pytest
 @needs_hyperscan
 def test_an_unwritable_cache_only_costs_time(engine: str, monkeypatch: pytest.MonkeyPatch,
                                              tmp_path: Path) -> None:
-    monkeypatch.setattr(match_module, "CACHE_MIN_KEYS", 0)
+    monkeypatch.setattr(engine_module, "CACHE_MIN_KEYS", 0)
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache directory should be")
     m = Matcher([entry("Mediboard")], backend="hyperscan", cache_dir=blocker / "cache")
@@ -466,7 +467,7 @@ def test_an_unwritable_cache_only_costs_time(engine: str, monkeypatch: pytest.Mo
 def test_hyperscan_failure_falls_back_to_pyahocorasick(engine: str, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(self: object, patterns: list[bytes]) -> None:
         raise RuntimeError("compiler exploded")
-    monkeypatch.setattr(match_module._HyperscanEngine, "_compile", broken)
+    monkeypatch.setattr(engine_module.HyperscanEngine, "_compile", broken)
     m = Matcher([entry("Mediboard")], backend="hyperscan", cache_dir=None)
     assert m.engines == ["ahocorasick"]
     assert names(m.match("Mediboard dump", None)) == ["Mediboard"]
