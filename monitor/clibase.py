@@ -4,9 +4,10 @@ guard at the edge, and printing hit records."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 import click
 

@@ -10,8 +10,18 @@ from datetime import UTC, datetime
 
 import click
 
-from monitor.clibase import (EXIT_FAILED, EXIT_USAGE, Options, echo_rows, fail, guard, no_mask_option,
-                             out_format, since_time)
+from monitor.clibase import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Options,
+    echo_rows,
+    fail,
+    guard,
+    no_mask_option,
+    out_format,
+    since_time,
+)
+
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default=None,
@@ -26,8 +36,8 @@ def status(opts: Options, fmt: str | None) -> None:
         leakmon status --format json | jq '.sources[] | select(.consecutive_failures > 0)'
     """
     from monitor.report import iso, to_json, to_table
-    from monitor.timetext import ago
     from monitor.store import Store
+    from monitor.timetext import ago
 
     config = opts.load()
     store = Store(config.storage.path, read_only=True)

@@ -7,8 +7,8 @@ the senders) import neither the reader nor, through it, the source kinds.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from monitor.redaction import remember_secret
 from monitor.sourceconfig import SourceConfig

@@ -11,7 +11,6 @@ from monitor.errors import FetchError
 from monitor.redaction import redact
 
 
-
 def error_chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     current: BaseException | None = exc

@@ -7,8 +7,14 @@ It knows nothing about matching, SQLite or Telegram.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Protocol, Sequence, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Protocol,
+    runtime_checkable,
+)
 
 if TYPE_CHECKING:
     from monitor.fetch import Fetcher, Page

@@ -9,7 +9,6 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-
 _EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
 _FORMATS = (
     "%m-%d-%Y, %I:%M %p", "%m-%d-%Y %I:%M %p", "%m-%d-%Y, %H:%M", "%m-%d-%Y",

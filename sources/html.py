@@ -24,8 +24,7 @@ from monitor.records import Item
 from sources.common import (
     follow_new, absolute_url, attr, decode_html, html_text, off_loop, raw_text, valid_selector,
 )
-from sources.html_options import Options as Options  # part of the source-kind contract
-from sources.html_options import Preset, Selectors
+from sources.html_options import Options, Preset, Selectors
 from sources.html_rows import Field, row_fields
 from sources.pagechecks import check_challenge
 from sources.selectors import forum_index_hint, page_title, parse_selector
@@ -34,6 +33,9 @@ if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
     from sources.contract import SourceState
+
+# The source-kind contract (Options is defined in sources/html_options.py and exported from here).
+__all__ = ["KIND", "Options", "collect", "make_options", "parse"]
 
 KIND = "html"
 SELECTOR_KEYS = ("item", "title", "link", "author", "date", "body", "next")

@@ -9,7 +9,13 @@ import logging
 from dataclasses import dataclass, field
 
 from monitor.alerts.buttons import Button, alert_buttons, digest_buttons
-from monitor.alerts.render import pack_digest, render_alert, render_health, render_repost, render_text
+from monitor.alerts.render import (
+    pack_digest,
+    render_alert,
+    render_health,
+    render_repost,
+    render_text,
+)
 from monitor.records import OutboxRow
 
 log = logging.getLogger(__name__)

@@ -32,9 +32,9 @@ class CommandPoller:
 
     def __init__(self, token: str, api_url: str, responder: Responder, *,
                  poll_interval: float = POLL_INTERVAL, timeout: int = POLL_TIMEOUT) -> None:
+        from telegram import Update
         from telegram.ext import Application, TypeHandler
         from telegram.request import HTTPXRequest
-        from telegram import Update
 
         remember_secret(token)      # every redaction removes it from now on
         self.responder = responder
