@@ -20,8 +20,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from monitor.alerts.render import render_alert  # noqa: E402
-from monitor.records import HitView, Item  # noqa: E402
 from monitor.privacy import masked_snippet  # noqa: E402
+from monitor.records import HitView, Item  # noqa: E402
 from monitor.triage import assess  # noqa: E402
 
 HEAD = ("Selling a French hospital's patient database, 758 912 patients, via a Mediboard account. "

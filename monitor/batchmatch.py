@@ -20,9 +20,9 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.records import Hit
 from monitor.match import _EXCLUDE, _TERM, Matcher, _Found
 from monitor.normalize import fold, fold_strict
+from monitor.records import Hit
 from monitor.repair import lookalikes
 
 __all__ = ["match_many"]

@@ -3,9 +3,10 @@ cookies), ``monitor/httperrors.py`` (errors in words) and ``monitor/fetchdecode.
 decoding), the only modules that import httpx.
 
 A :class:`Network` is shared by all sources: it holds the global concurrency limit, the per-host
-gap between request starts, the conditional-request validators and one ``httpx.AsyncClient`` per
-distinct proxy URL. ``Network.fetcher(src)`` gives a source its :class:`Fetcher`, which enforces
-these network-safety rules:
+gap between request starts, the conditional-request validators (a
+:class:`monitor.validators.ValidatorCache`) and one ``httpx.AsyncClient`` per distinct proxy URL.
+``Network.fetcher(src)`` gives a source its :class:`Fetcher`, which enforces these network-safety
+rules:
 
 - only the source's own origin (scheme, host, port) is ever fetched, redirects included;
 - the source's headers and cookies go to that origin only (there are no client-level cookies);
@@ -19,12 +20,9 @@ these network-safety rules:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import http.cookiejar
 import logging
-import re
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -37,6 +35,7 @@ from monitor.httperrors import short_error, translate_error
 from monitor.origins import DEFAULT_PORTS, NoCookies, Origin, origin_of, origin_text, parse_url, source_proxy
 from monitor.redaction import redact
 from monitor.sourceconfig import SourceConfig
+from monitor.validators import ValidatorCache
 
 __all__ = ["Page", "Fetcher", "Network", "redact"]
 
@@ -46,7 +45,6 @@ log = logging.getLogger(__name__)
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_MAX_VALIDATORS = 10_000        # remembered ETag/Last-Modified pairs (oldest dropped first)
 _MAX_REASON_URL = 200
 
 
@@ -87,18 +85,15 @@ class Page:
 class Network:
     """Shared by all sources: concurrency limit, per-host delay, one httpx client per proxy."""
 
-    def __init__(self, config: NetworkConfig) -> None:
+    def __init__(self, config: NetworkConfig, validators: ValidatorCache | None = None) -> None:
         self.config = config
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._semaphore: asyncio.Semaphore | None = None
         self._host_locks: dict[str, asyncio.Lock] = {}
         self._host_last: dict[str, float] = {}
-        # (source name, url) -> (etag, last-modified). Keyed by source too: a validator learned by
-        # one source must never make another source's first poll look "unchanged".
-        self._validators: OrderedDict[tuple[str, str], tuple[str | None, str | None]] = OrderedDict()
-        # (source name, url) -> digest of the last body: most forums send no validators, and a
-        # byte-identical listing has nothing new to parse.
-        self._digests: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+        # ETag, Last-Modified and body digest of each (source, url): the fetchers read and feed it,
+        # the pipeline loads and settles it around a poll.
+        self.validator_cache = validators if validators is not None else ValidatorCache()
 
     def fetcher(self, src: SourceConfig) -> Fetcher:
         """The Fetcher of one source (cheap: create one per poll or keep it)."""
@@ -150,59 +145,6 @@ class Network:
             await self._semaphore.acquire()
             self._host_last[host] = time.monotonic()
         return self._semaphore
-
-    def _validator(self, source: str, url: str) -> tuple[str | None, str | None] | None:
-        return self._validators.get((source, url))
-
-    def _remember(self, source: str, url: str, etag: str | None, modified: str | None) -> None:
-        key = (source, url)
-        self._validators.pop(key, None)
-        if etag or modified:
-            self._validators[key] = (etag, modified)
-            while len(self._validators) > _MAX_VALIDATORS:
-                self._validators.popitem(last=False)
-
-    def _same_body(self, source: str, url: str, body: bytes) -> bool:
-        """Remember the body's digest; True when it is the one seen last time."""
-        key = (source, url)
-        digest = hashlib.blake2b(body, digest_size=16).digest()
-        same = self._digests.pop(key, None) == digest
-        self._digests[key] = digest
-        while len(self._digests) > _MAX_VALIDATORS:
-            self._digests.popitem(last=False)
-        return same
-
-    def validators(self, source: str) -> dict[str, list[str | None]]:
-        """What a source's conditional requests remember, as plain data (url -> [etag,
-        last-modified, body digest]), so that it can be kept across restarts."""
-        urls = {k[1] for k in self._validators if k[0] == source} | {k[1] for k in self._digests if k[0] == source}
-        out: dict[str, list[str | None]] = {}
-        for url in sorted(urls):
-            etag, modified = self._validators.get((source, url), (None, None))
-            digest = self._digests.get((source, url))
-            out[url] = [etag, modified, digest.hex() if digest else None]
-        return out
-
-    def restore(self, source: str, saved: dict[str, list[str | None]]) -> None:
-        """Take back what ``validators`` gave (ignoring anything malformed)."""
-        for url, entry in saved.items():
-            if not isinstance(entry, list) or len(entry) != 3:
-                continue
-            etag, modified, digest = (v if isinstance(v, str) else None for v in entry)
-            self._remember(source, url, etag, modified)
-            if digest and re.fullmatch(r"[0-9a-f]{32}", digest):
-                self._digests[(source, url)] = bytes.fromhex(digest)
-
-    def knows(self, source: str) -> bool:
-        """Whether anything is remembered for a source in this process."""
-        return any(k[0] == source for k in self._validators) or any(k[0] == source for k in self._digests)
-
-    def forget(self, source: str, url: str | None = None) -> None:
-        """Drop remembered validators of a source (one URL or all), e.g. after a failed poll,
-        so that the next conditional request fetches the page in full."""
-        for store in (self._validators, self._digests):
-            for key in [k for k in store if k[0] == source and (url is None or k[1] == url)]:
-                del store[key]
 
 
 # ---------------------------------------------------------------- one source's view
@@ -268,7 +210,7 @@ class Fetcher:
             del headers[key]
         headers["Accept-Encoding"] = ACCEPT_ENCODING
         if conditional:
-            validator = self.network._validator(self.source, url)
+            validator = self.network.validator_cache.validator(self.source, url)
             if validator is not None:
                 etag, modified = validator
                 if etag:
@@ -332,9 +274,9 @@ class Fetcher:
             if page.status >= 300:
                 raise FetchError(f"HTTP {page.status}", _show_url(first), status=page.status)
             if conditional:
-                self.network._remember(self.source, first, page.headers.get("etag"),
-                                       page.headers.get("last-modified"))
-                if self.network._same_body(self.source, first, page.body):
+                cache = self.network.validator_cache
+                cache.remember(self.source, first, page.headers.get("etag"), page.headers.get("last-modified"))
+                if cache.same_body(self.source, first, page.body):
                     raise NotModified(_show_url(first))
             return page
 

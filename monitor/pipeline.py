@@ -8,7 +8,6 @@ dispatcher drains the outbox on its own schedule, so a poll never waits on Teleg
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -20,8 +19,8 @@ from monitor.config import Config, SourceConfig, WatchEntry
 from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
 from monitor.evidence import RecordingFetcher, pages_for_items
 from monitor.fetch import Network, redact
-from monitor.records import Hit, Item, PollRecord, SaveResult
 from monitor.match import Matcher
+from monitor.records import Hit, Item, PollRecord, SaveResult
 from monitor.repair import repair_item
 from monitor.store import AsyncStore
 
@@ -97,16 +96,8 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
         last_item_id=status.last_item_id if status else None,
     )
     module = sources.module(src.kind)
-    validators_key = f"http-validators:{src.name}"
-    if not engine.network.knows(src.name):
-        # A fresh process (`leakmon once`, a restart): unchanged listings are still spared.
-        saved_validators = await store.get_meta(validators_key)
-        if saved_validators:
-            try:
-                engine.network.restore(src.name, json.loads(saved_validators))
-            except (ValueError, TypeError, AttributeError):
-                pass
-    remembered = engine.network.validators(src.name)
+    validators = engine.network.validator_cache
+    await validators.load(src.name, store)   # a fresh process takes back what the store kept
     error: str | None = None
     items: list[Item] = []
     unchanged = False
@@ -135,12 +126,6 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     # An item left out of this poll (its page failed) is still new to the store, but the listing
     # that names it would look unchanged next time: the listing must be read again.
     see_again = error is not None or bool(state.left_out)
-    if see_again:
-        # The listing may have been fetched fine before parsing failed: forget its validators, or
-        # the next poll gets a 304 and never looks at these items again.
-        engine.network.forget(src.name)
-        if remembered:
-            await store.set_meta(validators_key, None)
     hits: dict[str, list[Hit]] = {}
     try:
         if error is None and items:
@@ -155,10 +140,11 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
                                       failure_threshold=engine.config.health.failure_threshold,
                                       health_chats=engine.config.telegram.health_chats, evidence=evidence)
     except BaseException:
-        engine.network.forget(src.name)   # nothing was stored: the next poll must see the page again
+        validators.abandon(src.name)   # nothing was stored: the next poll must see the page again
         raise
-    if not see_again and engine.network.validators(src.name) != remembered:
-        await store.set_meta(validators_key, json.dumps(engine.network.validators(src.name)))
+    # The listing may have been fetched fine before parsing failed: then its validators are
+    # forgotten, or the next poll gets a 304 and never looks at these items again.
+    await validators.settle(src.name, store, keep=not see_again)
     if error is None:
         log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,
                  saved.new_hits, seconds, " (unchanged)" if unchanged else "")

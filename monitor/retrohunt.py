@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
-from monitor.records import Hit, Item
 from monitor.match import Matcher
+from monitor.records import Hit, Item
 
 if TYPE_CHECKING:
     from monitor.store import AsyncStore

@@ -16,8 +16,8 @@ from typing import Any
 from monitor.alerts.commands import Responder
 from monitor.alerts.poller import CommandPoller
 from monitor.config import load_config
-from monitor.records import Item, PollRecord
 from monitor.match import Matcher
+from monitor.records import Item, PollRecord
 from monitor.store import AsyncStore, Store
 from tests.fakebot import FakeBot
 from tests.support.waiting import until

@@ -409,7 +409,7 @@ def test_last_modified_is_sent_back_and_forgotten_on_request(site: LoopbackSite)
         await network.fetcher(src).get(src.url, conditional=True)
         with pytest.raises(NotModified):     # this server ignores the header, but the body is the same
             await network.fetcher(src).get(src.url, conditional=True)
-        network.forget(src.name)   # e.g. the poll failed after the fetch: fetch in full next time
+        network.validator_cache.forget(src.name)   # e.g. the poll failed after the fetch: fetch in full next time
         await network.fetcher(src).get(src.url, conditional=True)
 
     run(net(), body)
@@ -423,12 +423,12 @@ def test_a_byte_identical_body_counts_as_unchanged_and_survives_a_restart(site: 
     async def first(network: Network) -> dict:
         await network.fetcher(src).get(src.url, conditional=True)
         assert (await network.fetcher(src).get(src.url)).body     # unconditional: always the page
-        return network.validators(src.name)
+        return network.validator_cache.snapshot(src.name)
 
     saved = run(net(), first)
 
     async def later(network: Network) -> str:
-        network.restore(src.name, saved)                          # a new process, from the database
+        network.validator_cache.restore(src.name, saved)          # a new process, from the database
         try:
             await network.fetcher(src).get(src.url, conditional=True)
         except NotModified:

@@ -14,9 +14,9 @@ import monitor.match as match_module
 import monitor.matchengine as engine_module
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
-from monitor.records import Hit
 from monitor.match import Matcher
 from monitor.normalize import WordForm, fold, match_form
+from monitor.records import Hit
 
 
 ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from monitor.config import WatchEntry
-from monitor.records import Item
 from monitor.match import Matcher
+from monitor.records import Item
 from monitor.repair import repair_item
 
 CORPUS = json.loads((Path(__file__).parent / "fixtures" / "match_corpus.json").read_text(encoding="utf-8"))

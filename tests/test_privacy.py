@@ -13,8 +13,8 @@ from monitor.alerts.htmltext import MAX_MESSAGE, utf16_len
 from monitor.alerts.render import render_alert, render_digest
 from monitor.config import load_config
 from monitor.errors import ConfigError
-from monitor.records import HitView, Item
 from monitor.privacy import count_personal_data, kept_spans, mask_text, masked_snippet
+from monitor.records import HitView, Item
 from monitor.triage import Triage, assess, claimed_kinds, claimed_records
 from tests.fakebot import check_html
 

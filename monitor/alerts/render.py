@@ -17,8 +17,8 @@ from typing import Callable, Mapping, Sequence
 from monitor.alerts.htmltext import (ELLIPSIS, MAX_MESSAGE, clean, clean_head, clip, clip_left, format_when,
                                      safe, safe_url, utf16_len, visible_text)
 from monitor.privacy import MAX_SCAN, mask_text
-from monitor.repair import hit_lookalike
 from monitor.records import HitView
+from monitor.repair import hit_lookalike
 from monitor.triage import Triage, assess
 
 SEVERITY_ORDER = ("low", "medium", "high", "critical")
