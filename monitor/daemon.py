@@ -15,9 +15,9 @@ import logging
 import os
 import signal
 from contextlib import AsyncExitStack
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any, Awaitable, Callable, Mapping, Sequence
 
 from monitor.config import Config, SourceConfig
 from monitor.errors import ConfigError
@@ -79,8 +79,7 @@ class Daemon:
             self.scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
                 "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
             self.scheduler.start()
-            for src in self.config.sources:
-                self._schedule(src)
+            self._schedule_all(self.config.sources)
             self.scheduler.add_job(self._job, "interval", seconds=DISPATCH_EVERY, id="dispatch",
                                    args=["dispatch", self._dispatch, 300.0], next_run_time=_now())
             self.scheduler.add_job(self._job, "interval", seconds=CONFIG_CHECK_EVERY, id="config",
@@ -145,12 +144,21 @@ class Daemon:
 
     # ------------------------------------------------------------ jobs
 
-    def _schedule(self, src: SourceConfig) -> None:
+    def _schedule_all(self, sources: Sequence[SourceConfig]) -> None:
+        """One poll job per source, first polls spread when they do not fit the network slots."""
+        from monitor.firstpoll import first_poll_delays
+
+        now = _now()
+        delays = first_poll_delays([(s.name, s.interval) for s in sources], self.config.network.concurrency)
+        for src in sources:
+            self._schedule(src, now + timedelta(seconds=delays[src.name]))
+
+    def _schedule(self, src: SourceConfig, first: datetime) -> None:
         from monitor.pipeline import poll_deadline
 
         self.scheduler.add_job(
             self._job, "interval", seconds=src.interval, jitter=max(src.interval * 0.1, 0.0),
-            id=f"poll:{src.name}", name=f"poll:{src.name}", replace_existing=True, next_run_time=_now(),
+            id=f"poll:{src.name}", name=f"poll:{src.name}", replace_existing=True, next_run_time=first,
             args=[f"poll {src.name}", lambda name=src.name: self._poll(name),
                   poll_deadline(src, self.config) + 30.0])
 
@@ -319,9 +327,7 @@ class Daemon:
         self.dispatcher.mask = new.privacy.mask
         self.config = new
         old_sources = {s.name: s for s in old.sources}
-        for src in new.sources:
-            if old_sources.get(src.name) != src:
-                self._schedule(src)
+        self._schedule_all([src for src in new.sources if old_sources.get(src.name) != src])
         for name in set(old_sources) - {s.name for s in new.sources}:
             self.scheduler.remove_job(f"poll:{name}")
         changed = await self._hunt_changes("reload")
