@@ -40,7 +40,31 @@ def parse_date(text: str | None) -> datetime | None:
         return None
 
 
+# MyBB's own format ("11-20-2024, 10:15 PM", in every listing row's title attribute), read
+# without strptime; anything else, or a value it rejects, takes the general path below. The
+# steps before the format list cannot read such a value, so the result is the same.
+_MYBB_DATE = re.compile(r"([0-9]{2})-([0-9]{2})-([0-9]{4}), ([0-9]{2}):([0-9]{2}) ([AP])M")
+
+
+def _mybb_date(value: str) -> datetime | None:
+    match = _MYBB_DATE.fullmatch(value)
+    if match is None:
+        return None
+    month, day, year, hour, minute = (int(g) for g in match.groups()[:5])
+    if not (1 <= hour <= 12 and minute <= 59 and 1 <= month):
+        return None
+    hour = hour % 12 + (12 if match.group(6) == "P" else 0)
+    try:
+        return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
 def _parse_date(value: str) -> datetime | None:
+    return _mybb_date(value) or _general_date(value)
+
+
+def _general_date(value: str) -> datetime | None:
     if _EPOCH.match(value):
         seconds = float(value)
         if seconds > 1e11:  # milliseconds
