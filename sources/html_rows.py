@@ -109,8 +109,9 @@ def _node_date(node: LexborNode | None, selector: str = "") -> tuple[datetime | 
         return None, ""
     candidates = [node, *node.css("[datetime], [data-time], [title]")]
     for candidate in candidates:
+        attributes = candidate.attributes      # built once per element, not once per name
         for name in _DATE_ATTRS:
-            value = attr(candidate, name)
+            value = (attributes.get(name) or "").strip()     # as attr(): stripped, empty = missing
             moment = parse_date(value) if value else None
             if moment is not None:
                 where = f"{selector} -> {'' if candidate is node else candidate.tag or ''}[{name}]"

@@ -42,3 +42,27 @@ _mybb_like = st.builds(lambda m, d, y, h, mi, p, sep: f"{m}-{d}-{y}{sep}{h}:{mi}
 def test_any_mybb_shaped_value_reads_as_the_general_path_reads_it(value: str) -> None:
     assert _parse_date(value) == _general_date(value)
     assert parse_date(value) == _general_date(value)
+
+
+def test_listing_rows_of_every_fixture_and_preset_read_the_same(monkeypatch) -> None:
+    """row_fields of every row of every html fixture, under every preset: the same fields with the
+    fast date path as with the general one."""
+    from sources import common, html
+    from sources.html_rows import row_fields
+    from tests.support.sources import options
+
+    def fields_of_every_row() -> list:
+        out = []
+        for path in sorted(FIXTURES.rglob("*.html")):
+            tree = common.decode_html(path.read_bytes(), None)
+            for name, preset in html.PRESETS.items():
+                opts = options("html", "http://forum.example.onion/Forum-x", preset=name)
+                for row in tree.css(opts.selectors.item):
+                    out.append((path.name, name, row_fields(row, "http://forum.example.onion/Forum-x", opts, preset)))
+        return out
+
+    fast = fields_of_every_row()
+    monkeypatch.setattr(common, "_parse_date", common._general_date)
+    slow = fields_of_every_row()
+    assert fast == slow
+    assert sum(1 for _, _, fields in fast if fields and fields["date"][0] is not None) > 5
