@@ -72,3 +72,24 @@ _texts = st.lists(_pieces | st.text(alphabet="0123456789 +-.()x/\u00a0", max_siz
 def test_fast_masking_equals_the_slow_one_on_any_text(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
     fast, slow = _both(monkeypatch, lambda: (find_personal_data(text), mask_text(text, ["CHU"])))
     assert fast == slow
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(text=_texts, cut=st.tuples(st.integers(0, 400), st.integers(0, 30)), width=st.integers(10, 120))
+def test_a_post_that_cannot_hold_personal_data_gives_the_masked_snippets_unmasked(
+        monkeypatch: pytest.MonkeyPatch, text: str, cut: tuple[int, int], width: int) -> None:
+    start = min(cut[0], len(text))
+    end = min(start + cut[1], len(text))
+    with monkeypatch.context() as m:
+        m.setattr(privacy, "FAST", False)
+        slow = masked_snippet(text, start, end, ["CHU"], width=width)
+    shortcut = masked_snippet(text, start, end, ["CHU"], width=width,
+                              mask=privacy.could_hold_personal_data(text))
+    assert shortcut == slow
+
+
+def test_the_shortcut_is_taken_on_plain_posts_and_not_on_samples() -> None:
+    assert not privacy.could_hold_personal_data("Selling CHU de Rennes db, 758 912 patients, posted in 2024")
+    for value in ("a@b.fr", "FR76 3000", "06 12 34 56 78", "+44 20", "1 84 12 76 451 089 46"):
+        assert privacy.could_hold_personal_data("post " + value + " end"), value

@@ -15,7 +15,7 @@ from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.evidence import PageRecord
 from monitor.health import HealthState, transition
-from monitor.privacy import masked_snippet
+from monitor.privacy import could_hold_personal_data, masked_snippet
 from monitor.records import Hit, Item, PollRecord, SaveResult, is_cut_of
 from monitor.reposts import REPOST_CANDIDATES, REPOST_WINDOW_DAYS, EarlierHit, group_of, long_enough, title_key
 from monitor.routing import Route, outbox_row, routes
@@ -157,6 +157,7 @@ class IngestMixin(StoreBase):
             if pairs else set()
         titles: dict[int, str] = {}
         triages: dict[int, tuple[Triage, str, str]] = {}
+        maskable: dict[tuple[int, str], bool] = {}    # (item, field) -> may hold personal data
         found: dict[Route, list[int]] = {}
         group_items: dict[int, int] = {}           # first hit -> its item pk
         new_hits = 0
@@ -167,14 +168,15 @@ class IngestMixin(StoreBase):
             watch = watches.get(hit.watch)
             if watch is None:
                 log.warning("hit for watch entry %r that is not configured: stored, not alerted", hit.watch)
-            if pk not in titles:
-                row = conn.execute("SELECT title FROM items WHERE id = ?", (pk,)).fetchone()
-                titles[pk] = title_key(row[0] if row else "")
             if pk not in triages:
                 triages[pk] = self._triage(pk)
+                titles[pk] = title_key(triages[pk][1])     # the same row's title (None and "" fold alike)
             triage, title, text = triages[pk]
             severity = triage.severity(watch.severity if watch else "medium")
-            snippet = masked_snippet(text if hit.field == "text" else title, hit.start, hit.end, hit.terms)
+            shown = text if hit.field == "text" else title
+            if (pk, hit.field) not in maskable:
+                maskable[(pk, hit.field)] = could_hold_personal_data(shown)
+            snippet = masked_snippet(shown, hit.start, hit.end, hit.terms, mask=maskable[(pk, hit.field)])
             first = self._repost_of(pk, hit.watch, titles[pk], now)
             if first is not None:
                 group_items[first[0]] = first[1]
