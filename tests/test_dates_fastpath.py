@@ -47,7 +47,7 @@ def test_any_mybb_shaped_value_reads_as_the_general_path_reads_it(value: str) ->
 def test_listing_rows_of_every_fixture_and_preset_read_the_same(monkeypatch) -> None:
     """row_fields of every row of every html fixture, under every preset: the same fields with the
     fast date path as with the general one."""
-    from sources import common, html
+    from sources import common, dates, html
     from sources.html_rows import row_fields
     from tests.support.sources import options
 
@@ -62,7 +62,7 @@ def test_listing_rows_of_every_fixture_and_preset_read_the_same(monkeypatch) -> 
         return out
 
     fast = fields_of_every_row()
-    monkeypatch.setattr(common, "_parse_date", common._general_date)
+    monkeypatch.setattr(dates, "_parse_date", dates._general_date)
     slow = fields_of_every_row()
     assert fast == slow
     assert sum(1 for _, _, fields in fast if fields and fields["date"][0] is not None) > 5
