@@ -33,8 +33,8 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, watch_file_toml  # noqa: E402
-from bench.world import SiteProcess, sources_toml  # noqa: E402
+from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, watch_file_toml
+from bench.world import SiteProcess, sources_toml
 
 _RUNNING = re.compile(r'Running job "poll:(\S+?) \(.*\(scheduled at ([^)]+)\)')
 _SKIPPED = re.compile(r'"poll:(\S+?) .*(skipped|missed)')

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import bench_env, leakmon_cmd, result, watch_file_toml  # noqa: E402
-from bench.world import SiteProcess, sources_toml  # noqa: E402
+from bench.common import bench_env, leakmon_cmd, result, watch_file_toml
+from bench.world import SiteProcess, sources_toml
 
 CONCURRENCY = 8
 

@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from monitor.alerts.render import render_alert  # noqa: E402
-from monitor.privacy import masked_snippet  # noqa: E402
-from monitor.records import HitView, Item  # noqa: E402
-from monitor.triage import assess  # noqa: E402
+from monitor.alerts.render import render_alert
+from monitor.privacy import masked_snippet
+from monitor.records import HitView, Item
+from monitor.triage import assess
 
 HEAD = ("Selling a French hospital's patient database, 758 912 patients, via a Mediboard account. "
         "Fields: noms, prénoms, date de naissance, adresse, mutuelle, ordonnances. Sample of the CHU de Rennes "
@@ -53,7 +53,7 @@ def main() -> None:
         item = Item(source="forum", item_id="1", url="http://forum.example/t/1", title="CHU de Rennes 758k", text=text)
         hit = HitView(id=1, watch="CHU de Rennes", kind="establishment", severity="high", terms=("CHU de Rennes",),
                       field="text", start=start, end=start + 13, retro=False,
-                      first_seen=datetime(2024, 11, 19, tzinfo=timezone.utc), item=item,
+                      first_seen=datetime(2024, 11, 19, tzinfo=UTC), item=item,
                       triage=assess(item.title, text))
         inner = 20 if lines < 1000 else 3
         masked = best(lambda: render_alert([hit], retro=False), inner=inner)

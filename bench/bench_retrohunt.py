@@ -22,11 +22,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import DATA, bench_env, leakmon_cmd, result, timed, watch_file_toml  # noqa: E402
+from bench.common import DATA, bench_env, leakmon_cmd, result, timed, watch_file_toml
 
 BATCH = 1_000
 LINES_PER_POST = 9
@@ -58,7 +58,7 @@ def fill(db: Path, posts: int, corpus: Path, manifest: dict, seed: int = 3) -> t
                 chars += len(title) + len(text)
                 items.append(Item(source=source, item_id=f"t{n}", url=f"http://forum.example/t{n}", title=title,
                                   text=text, author="anon", date=None))
-            poll = PollRecord(source=source, started=datetime.now(timezone.utc), duration=0.1, ok=True,
+            poll = PollRecord(source=source, started=datetime.now(UTC), duration=0.1, ok=True,
                               items=len(items))
             store.save_poll(poll, items, {}, {}, failure_threshold=3, health_chats=())
     finally:

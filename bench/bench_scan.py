@@ -29,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import DATA, bench_env, leakmon_cmd, result, timed, watch_file_toml  # noqa: E402
+from bench.common import DATA, bench_env, leakmon_cmd, result, timed, watch_file_toml
 
 
 def run_grep(names: Path, corpus: Path) -> tuple[float, int]:

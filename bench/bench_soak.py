@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, watch_file_toml  # noqa: E402
-from bench.world import SiteProcess, sources_toml  # noqa: E402
+from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, watch_file_toml
+from bench.world import SiteProcess, sources_toml
 
 
 def child_peak_mb(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:

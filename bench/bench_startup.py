@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import bench_env, leakmon_cmd, result, timed  # noqa: E402
+from bench.common import bench_env, leakmon_cmd, result, timed
 
 
 def median_seconds(cmd: list[str], runs: int) -> float:

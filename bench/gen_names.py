@@ -87,15 +87,7 @@ PLACE_SUFFIXES = [
     "-en-Forêt", "-la-Rivière", "-sous-Bois", "-d'Azergues", "-le-Vieux", "-Sainte-Croix",
 ]
 
-FILLER = (
-    "selling fresh dump database full access admin panel shell price btc xmr escrow only "
-    "contact me on telegram jabber tox session sample below records rows patients fichier "
-    "base de données vente accès complet prix négociable dossier médical mutuelle numéro "
-    "sécurité sociale nom prénom date naissance adresse téléphone email hash password "
-    "leaked yesterday still valid vouch reputation new thread bump reply quote sold out "
-    "the of and for with from this that is are was will all your our un une des les du la "
-    "le pour avec sans sur dans par plus très"
-).split()
+FILLER = ["selling", "fresh", "dump", "database", "full", "access", "admin", "panel", "shell", "price", "btc", "xmr", "escrow", "only", "contact", "me", "on", "telegram", "jabber", "tox", "session", "sample", "below", "records", "rows", "patients", "fichier", "base", "de", "données", "vente", "accès", "complet", "prix", "négociable", "dossier", "médical", "mutuelle", "numéro", "sécurité", "sociale", "nom", "prénom", "date", "naissance", "adresse", "téléphone", "email", "hash", "password", "leaked", "yesterday", "still", "valid", "vouch", "reputation", "new", "thread", "bump", "reply", "quote", "sold", "out", "the", "of", "and", "for", "with", "from", "this", "that", "is", "are", "was", "will", "all", "your", "our", "un", "une", "des", "les", "du", "la", "le", "pour", "avec", "sans", "sur", "dans", "par", "plus", "très"]
 
 VARIANTS = ("exact", "folded", "upper", "hyphen_swap", "defanged")
 
@@ -201,7 +193,7 @@ def write_corpus(rng: random.Random, rows: list[tuple[str, str, str]], mb: float
     """Forum lines, one planted name on ``plant_rate`` of them; returns the manifest."""
     target = int(mb * 1_000_000)
     planted: list[dict] = []
-    counts = {v: 0 for v in VARIANTS}
+    counts = dict.fromkeys(VARIANTS, 0)
     size = 0
     line_no = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import ROOT, ensure_data  # noqa: E402
+from bench.common import ROOT, ensure_data
 
 BENCHES = ("scan", "poll", "retrohunt", "soak", "startup", "scanmem", "capacity")
 

@@ -20,8 +20,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-WORDS = ("database dump leak combolist access sale fresh private users emails passwords patients records "
-         "hospital clinic admin panel shell vpn rdp citrix sql backup france europe health insurance").split()
+WORDS = ["database", "dump", "leak", "combolist", "access", "sale", "fresh", "private", "users", "emails", "passwords", "patients", "records", "hospital", "clinic", "admin", "panel", "shell", "vpn", "rdp", "citrix", "sql", "backup", "france", "europe", "health", "insurance"]
 
 
 def mybb_listing(board: int, threads: int = 40, seed: int = 0) -> bytes:
@@ -123,7 +122,7 @@ class BenchSite:
         self.server.server_close()
 
 
-def sources_toml(site: "BenchSite | SiteProcess", interval: str = "10m") -> str:
+def sources_toml(site: BenchSite | SiteProcess, interval: str = "10m") -> str:
     out = []
     for path in site.pages:
         if path.startswith("/board/"):

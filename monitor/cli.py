@@ -182,7 +182,8 @@ async def _check_fetch(config: Any, selected: list[Any], show: bool = False) -> 
 
 
 @main.command()
-@click.option("--days", type=int, default=None, help="Posts first seen this many days back (default: [health] retrohunt_days).")
+@click.option("--days", type=int, default=None,
+              help="Posts first seen this many days back (default: [health] retrohunt_days).")
 @click.option("--watch", "names", multiple=True, help="Only this watch entry (repeatable).")
 @click.pass_obj
 @guard

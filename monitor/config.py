@@ -15,9 +15,20 @@ from pathlib import Path
 from typing import Any
 
 from monitor.configreader import Reader, parse_duration, parse_size, show_value, type_name
-from monitor.configtypes import (CONSOLE_CHAT, DEFAULT_USER_AGENT, SEVERITIES, Config, HealthConfig,
-                                 MetricsConfig, NetworkConfig, PrivacyConfig, StorageConfig,
-                                 TelegramConfig, WatchEntry, WatchFile)
+from monitor.configtypes import (
+    CONSOLE_CHAT,
+    DEFAULT_USER_AGENT,
+    SEVERITIES,
+    Config,
+    HealthConfig,
+    MetricsConfig,
+    NetworkConfig,
+    PrivacyConfig,
+    StorageConfig,
+    TelegramConfig,
+    WatchEntry,
+    WatchFile,
+)
 from monitor.errors import ConfigError
 from monitor.hosts import host_of, is_onion
 from monitor.redaction import redact

@@ -143,7 +143,7 @@ class Reader:
                 self.fail(f"{name}.{k}", f"must be a string, not {type_name(v)} {show_value(v)}")
         return dict(value)
 
-    def sub(self, name: str) -> "Reader":
+    def sub(self, name: str) -> Reader:
         return Reader(self.file, self.key(name), self.table.get(name, {}))
 
 

@@ -14,10 +14,11 @@ import hashlib
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from monitor.config import Config, SourceConfig
 from monitor.errors import ConfigError
@@ -76,7 +77,7 @@ class Daemon:
                                          mask=self.config.privacy.mask)
             self.metrics = _start_metrics(self.config)
 
-            self.scheduler = AsyncIOScheduler(timezone=timezone.utc, job_defaults={
+            self.scheduler = AsyncIOScheduler(timezone=UTC, job_defaults={
                 "coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
             self.scheduler.start()
             self._schedule_all(self.config.sources)
@@ -110,7 +111,7 @@ class Daemon:
         """Let in-flight jobs end (a delivery in flight finishes or stays pending), then cancel the rest."""
         pending = [t for t in self.tasks if not t.done()]
         if pending:
-            done, still = await asyncio.wait(pending, timeout=STOP_GRACE)
+            _, still = await asyncio.wait(pending, timeout=STOP_GRACE)
             for task in still:
                 task.cancel()
             if still:
@@ -218,7 +219,7 @@ class Daemon:
 
     async def _prune(self) -> None:
         privacy = self.config.privacy
-        result = await self.store.prune(datetime.now(timezone.utc), keep_text=privacy.keep_text,
+        result = await self.store.prune(datetime.now(UTC), keep_text=privacy.keep_text,
                                         keep_evidence=privacy.keep_evidence)
         if result.texts or result.evidence:
             log.info("retention: %s", result)
@@ -348,7 +349,7 @@ class Daemon:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _stamp(path: str, others: tuple[str, ...]) -> tuple[Any, ...]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 _THREAT_LEVEL = {"critical": 1, "high": 1, "medium": 2, "low": 3}   # MISP: 1 high, 2 medium, 3 low
 
@@ -34,7 +35,7 @@ def misp_event(rows: Sequence[dict[str, Any]]) -> str:
     event.analysis = 0
     levels = [_THREAT_LEVEL.get(r["severity"], 2) for r in rows]
     event.threat_level_id = min(levels) if levels else 3
-    event.set_date(datetime.now(timezone.utc).date())
+    event.set_date(datetime.now(UTC).date())
     event.add_tag("tlp:amber")
     for watch in sorted({r["watch"] for r in rows}):
         event.add_tag(f'leakmon:watch="{watch}"')
@@ -74,7 +75,7 @@ def stix_bundle(rows: Sequence[dict[str, Any]]) -> str:
         objects.append(note)
         refs += [note.id, *note_refs]
     report = stix2.Report(name=f"leakmon: {len(rows)} leak mentions of watched names",
-                          report_types=["threat-report"], published=datetime.now(timezone.utc),
+                          report_types=["threat-report"], published=datetime.now(UTC),
                           object_refs=refs or [identity.id], created_by_ref=identity.id)
     objects.append(report)
     return stix2.Bundle(objects=objects).serialize(pretty=True)

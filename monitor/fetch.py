@@ -23,8 +23,8 @@ import asyncio
 import http.cookiejar
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import httpx
 
@@ -37,7 +37,7 @@ from monitor.redaction import redact
 from monitor.sourceconfig import SourceConfig
 from monitor.validators import ValidatorCache
 
-__all__ = ["Page", "Fetcher", "Network", "redact"]
+__all__ = ["Fetcher", "Network", "Page", "redact"]
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ evenly over the first interval. Later polls keep their interval from that first 
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 MAX_SPREAD = 600.0   # seconds: a source polled every day still gets its first poll within 10 minutes
 

@@ -52,7 +52,7 @@ def load(cache_dir: Path, key: str) -> dict[str, Any] | None:
         state = pickle.loads(blob)
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             return None
-    except Exception as exc:  # a torn or foreign file: build again
+    except Exception as exc:  # noqa: BLE001 - a torn or foreign file: build again
         log.info("compiled watch list cache %s unusable (%s): building again", path.name, exc)
         return None
     try:

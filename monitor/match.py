@@ -41,18 +41,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor import matchengine
 from monitor.cachedir import default_cache_dir
 from monitor.config import WatchEntry
 from monitor.errors import ConfigError
-from monitor import matchengine
-from monitor.matchengine import (HYPERSCAN_MIN_KEYS, Automaton, HyperscanEngine, hyperscan_available,
-                                 hyperscan_module, pack_use)
+from monitor.matchengine import (
+    HYPERSCAN_MIN_KEYS,
+    Automaton,
+    HyperscanEngine,
+    hyperscan_available,
+    hyperscan_module,
+    pack_use,
+)
 from monitor.normalize import NORMALIZATION_VERSION, WordForm
 from monitor.records import Hit
 from monitor.repair import lookalikes
 from monitor.userregex import UserRegexError, compile_user_regex, first_nonempty
 
-__all__ = ["Matcher", "ScanHit", "default_cache_dir", "hyperscan_available", "HYPERSCAN_MIN_KEYS"]
+__all__ = ["HYPERSCAN_MIN_KEYS", "Matcher", "ScanHit", "default_cache_dir", "hyperscan_available"]
 
 log = logging.getLogger("leakmon.match")
 
@@ -107,7 +113,7 @@ class Matcher:
     """
 
     def __init__(self, watches: Sequence[WatchEntry], *, backend: str = "auto",
-                 cache_dir: str | os.PathLike[str] | None | _DefaultCache = DEFAULT_CACHE) -> None:
+                 cache_dir: str | os.PathLike[str] | _DefaultCache | None = DEFAULT_CACHE) -> None:
         """Compile ``watches``.
 
         ``backend``: "auto" (hyperscan for big lists when it is installed, else pyahocorasick),
@@ -198,7 +204,7 @@ class Matcher:
                 automaton.more = saved["more"]
                 automaton.engine = HyperscanEngine.restore(saved["buckets"])
             self._requires_needed = list(state["requires_needed"])
-        except Exception as exc:   # a file of another build: compile as if there were none
+        except Exception as exc:  # noqa: BLE001 - a file of another build: compile as if there were none
             log.info("compiled watch list cache unusable (%s): building again", exc)
             for automaton in (plain, strict):
                 automaton.first, automaton.lengths, automaton.more, automaton.engine = (

@@ -68,7 +68,7 @@ def hyperscan_module() -> Any:
     if _hs_module is None:
         try:
             import hyperscan
-        except Exception:  # ImportError, or a wheel that cannot load on this CPU
+        except Exception:  # noqa: BLE001 - ImportError, or a wheel that cannot load on this CPU
             _hs_module = False
         else:
             _hs_module = hyperscan
@@ -120,7 +120,7 @@ class HyperscanEngine:
 
     def __init__(self, forms: Sequence[str], cache_dir: Path | None) -> None:
         hs = hyperscan_module()
-        encoded = [f" {form} ".encode("utf-8") for form in forms]
+        encoded = [f" {form} ".encode() for form in forms]
         buckets_n = 1
         while len(encoded) > buckets_n * BUCKET_KEYS:
             buckets_n *= 2
@@ -162,7 +162,7 @@ class HyperscanEngine:
         self._local = threading.local()
 
     @classmethod
-    def restore(cls, buckets: list[tuple[bytes, bytes]]) -> "HyperscanEngine":
+    def restore(cls, buckets: list[tuple[bytes, bytes]]) -> HyperscanEngine:
         """An engine from cached (key ids, serialized database) buckets."""
         hs = hyperscan_module()
         engine = cls.__new__(cls)
@@ -191,7 +191,7 @@ class HyperscanEngine:
             return None
         try:
             db = hyperscan_module().loadb(blob, self.mode)
-        except Exception as exc:  # a file from another hyperscan build or CPU, or a torn one
+        except Exception as exc:  # noqa: BLE001 - a file from another hyperscan build or CPU, or a torn one
             log.info("compiled watch list cache %s unusable (%s): compiling again", path.name, exc)
             return None
         try:
@@ -310,7 +310,7 @@ class Automaton:
         if use_hs and hyperscan_module() is not None:
             try:
                 return HyperscanEngine(keys, cache_dir if len(keys) >= CACHE_MIN_KEYS else None)
-            except Exception as exc:  # any failure of the optional engine: the fallback still matches
+            except Exception as exc:  # noqa: BLE001 - any failure of the optional engine: the fallback still matches
                 log.warning("hyperscan could not compile the watch list (%s): using pyahocorasick", exc)
         return AhoCorasickEngine(keys)
 

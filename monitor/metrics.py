@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
@@ -34,7 +34,7 @@ class Metrics:
         self._failures: dict[str, int] = {}
 
     @classmethod
-    def start(cls, listen: str) -> "Metrics":
+    def start(cls, listen: str) -> Metrics:
         """Serve /metrics on host:port in a background thread."""
         host, _, port = listen.rpartition(":")
         metrics = cls()
@@ -61,7 +61,7 @@ class Metrics:
         self.delivery_failures.inc(report.failed)
         for seconds in getattr(report, "latencies", ()) or ():
             self.latency.observe(seconds)
-        stats = await store.outbox_stats(datetime.now(timezone.utc))
+        stats = await store.outbox_stats(datetime.now(UTC))
         self.pending.set(stats.pending)
         self.oldest.set(stats.oldest_pending_age_s or 0)
         self.parked.set(stats.parked)

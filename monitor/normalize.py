@@ -28,8 +28,16 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
-__all__ = ["JOIN", "fold", "fold_strict", "match_form", "match_form_strict", "match_forms", "WordForm",
-           "NORMALIZATION_VERSION"]
+__all__ = [
+    "JOIN",
+    "NORMALIZATION_VERSION",
+    "WordForm",
+    "fold",
+    "fold_strict",
+    "match_form",
+    "match_form_strict",
+    "match_forms",
+]
 
 #: Bump when the folding rules change: cached compiled watch lists keyed on it go stale.
 NORMALIZATION_VERSION = "1"
@@ -262,7 +270,7 @@ class WordForm:
     block it lies in, not everything before it.
     """
 
-    __slots__ = ("folded", "text", "_anchors_w", "_anchors_f")
+    __slots__ = ("_anchors_f", "_anchors_w", "folded", "text")
 
     BLOCK = 4096
 

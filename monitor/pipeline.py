@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Mapping, Sequence
+from datetime import UTC, datetime
 
 import sources
 from monitor.config import Config, SourceConfig, WatchEntry
@@ -65,7 +65,7 @@ def poll_deadline(src: SourceConfig, config: Config) -> float:
 
 def match_items(matcher: Matcher, items: Sequence[Item]) -> dict[str, list[Hit]]:
     """item_id -> hits, for the items that need matching. Pure; runs off the event loop."""
-    from monitor.batchmatch import match_many   # one pass for all the items, same hits
+    from monitor.batchmatch import match_many  # one pass for all the items, same hits
 
     found: dict[str, list[Hit]] = {}
     for item, hits in zip(items, match_many(matcher, [(item.title, item.text) for item in items])):
@@ -86,7 +86,7 @@ def _dedupe(items: Sequence[Item]) -> list[Item]:
 
 async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     """Poll one source once and store what it found. Never raises for a source's own failure."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     t0 = time.monotonic()
     store = engine.store
     status = await store.source_status(src.name)

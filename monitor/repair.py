@@ -110,7 +110,7 @@ def repair_text(text: str) -> str:
         if _ftfy_config is None:
             _ftfy_config = ftfy.TextFixerConfig(**_FTFY_OPTIONS)
         fixed = ftfy.fix_text(text, _ftfy_config)
-    except Exception:  # a repair must never lose an item: keep the text as scraped
+    except Exception:  # noqa: BLE001 - a repair must never lose an item: keep the text as scraped
         return text
     # A repaired zero-width space or bidi control ("â\x80\x8b") goes, as the sources drop them.
     return _INVISIBLE.sub("", fixed) if fixed != text else text

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from tabulate import tabulate
 
@@ -19,7 +20,7 @@ def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with a Z, or None."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def safe_cell(value: Any) -> Any:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
@@ -31,7 +32,7 @@ def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> dict[tuple[str, str
     return found
 
 
-async def retrohunt(store: "AsyncStore", watches: Sequence[WatchEntry], days: int,
+async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
                     progress: Callable[[int, int], None] | None = None) -> RetrohuntResult:
     """Match the posts first seen in the last ``days`` days against ``watches``; store and queue new hits.
 
@@ -41,7 +42,7 @@ async def retrohunt(store: "AsyncStore", watches: Sequence[WatchEntry], days: in
         return RetrohuntResult(0, 0)
     matcher = await asyncio.get_running_loop().run_in_executor(None, Matcher, list(watches))
     by_name = {w.name: w for w in watches}
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    since = datetime.now(UTC) - timedelta(days=days)
     total = await store.count_posts(since)
     done = new_hits = 0
     async for batch in store.iter_posts(since):

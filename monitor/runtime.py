@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, AsyncIterator
+from typing import TYPE_CHECKING
 
 from monitor.config import Config, load_config
 
@@ -39,7 +40,7 @@ def load(config_path: str, db_override: str | None = None) -> Config:
 
 
 @asynccontextmanager
-async def engine(config: Config) -> AsyncIterator["Engine"]:
+async def engine(config: Config) -> AsyncIterator[Engine]:
     """An Engine with open store and network; closed on exit."""
     from monitor.fetch import Network
     from monitor.pipeline import Engine
@@ -56,7 +57,7 @@ async def engine(config: Config) -> AsyncIterator["Engine"]:
 
 
 @asynccontextmanager
-async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Dispatcher"]:
+async def dispatcher(config: Config, store: AsyncStore) -> AsyncIterator[Dispatcher]:
     """A Dispatcher with its sender (Telegram, or the console without a token) started."""
     from monitor.alerts.console import make_sender
     from monitor.alerts.outbox import Dispatcher
@@ -69,7 +70,7 @@ async def dispatcher(config: Config, store: "AsyncStore") -> AsyncIterator["Disp
         await sender.stop()
 
 
-async def start_sender(sender: "Sender") -> None:
+async def start_sender(sender: Sender) -> None:
     """Start a sender; Telegram being unreachable now is no reason to stop: sends retry on their own."""
     import logging
 

@@ -93,7 +93,8 @@ def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFi
                 for col in (spec.name_column, *spec.terms_columns):
                     if col not in columns:
                         r.fail("name_column" if col == spec.name_column else "terms_columns",
-                               f"{show_value(str(path))} has no column {show_value(col)} (columns: {', '.join(columns)})")
+                               f"{show_value(str(path))} has no column {show_value(col)} "
+                               f"(columns: {', '.join(columns)})")
                 # a repeated column name means its last column, as with csv.DictReader
                 last = {col: at for at, col in enumerate(columns)}
                 name_at = last[spec.name_column]

@@ -17,8 +17,9 @@ import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from monitor.config import WatchEntry
 from monitor.normalize import match_forms
@@ -57,7 +58,7 @@ class WatchChanges:
     prints: Mapping[str, str]            # the fingerprints of the whole list
 
 
-async def watch_changes(store: "AsyncStore", watches: Sequence[WatchEntry]) -> WatchChanges:
+async def watch_changes(store: AsyncStore, watches: Sequence[WatchEntry]) -> WatchChanges:
     """Compare ``watches`` with the recorded fingerprints (fingerprints computed off the event loop)."""
     prints = await asyncio.get_running_loop().run_in_executor(None, fingerprints, list(watches))
     recorded = await store.watch_prints()
@@ -66,12 +67,12 @@ async def watch_changes(store: "AsyncStore", watches: Sequence[WatchEntry]) -> W
     return WatchChanges(False, tuple(w for w in watches if recorded.get(w.name) != prints[w.name]), prints)
 
 
-async def record(store: "AsyncStore", prints: Mapping[str, str], names: Sequence[str]) -> None:
+async def record(store: AsyncStore, prints: Mapping[str, str], names: Sequence[str]) -> None:
     """Record ``prints``; fingerprints of entries not in ``names`` (removed from the config) go."""
     await store.record_watch_prints(dict(prints), list(names))
 
 
-async def hunt_changes(store: "AsyncStore", watches: Sequence[WatchEntry], days: int) -> int:
+async def hunt_changes(store: AsyncStore, watches: Sequence[WatchEntry], days: int) -> int:
     """For a one-shot command: retro-hunt the entries new or changed since the last recorded
     fingerprints over ``days`` days, then record. Returns the new hits.
 

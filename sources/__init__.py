@@ -1,6 +1,7 @@
 """Source kinds: one module per kind, registered in :data:`KINDS`.
 
-The contract every module follows (:class:`sources.contract.SourceModule`, checked by the type checker) (ThreatIngestor's plugin-per-module, Scrapy's pure ``parse``)::
+The contract every module follows (:class:`sources.contract.SourceModule`, checked by the type checker;
+one module per kind with a pure ``parse``)::
 
     KIND = "telegram"
 
@@ -52,6 +53,6 @@ def module(kind: str) -> SourceModule:
     return cast(SourceModule, importlib.import_module(KINDS[kind]))
 
 
-def make_options(src: "SourceConfig") -> Any:
+def make_options(src: SourceConfig) -> Any:
     """Check a source's kind-specific keys and build its typed Options."""
     return module(src.kind).make_options(src)

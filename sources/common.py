@@ -22,10 +22,10 @@ from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError
 from monitor.records import Item
 
 if TYPE_CHECKING:
-    from typing import Awaitable, Callable, Iterable
+    from collections.abc import Awaitable, Callable, Iterable
 
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 log = logging.getLogger("sources")
@@ -64,7 +64,7 @@ OFF_LOOP_BYTES = 256 * 1024
 _T = TypeVar("_T")
 
 
-async def off_loop(page: "Page", parse: "Callable[..., _T]", *args: Any) -> _T:
+async def off_loop(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
     """``parse(page, *args)``, in a worker thread when the page is big. ``parse`` must be pure."""
     if len(page.body) < OFF_LOOP_BYTES:
         return parse(page, *args)
@@ -283,7 +283,7 @@ def cut(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def reject_keys(src: "SourceConfig", kind: str, *keys: str) -> None:
+def reject_keys(src: SourceConfig, kind: str, *keys: str) -> None:
     """A config key that makes no sense for this kind of source is a mistake: say so (ConfigError)."""
     for key in keys:
         value = getattr(src, key)
@@ -294,8 +294,8 @@ def reject_keys(src: "SourceConfig", kind: str, *keys: str) -> None:
 GONE = (404, 410)   # a deleted thread or paste: the item is kept without its text
 
 
-async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "SourceState",
-                     text_of: "Callable[[Item], Awaitable[str]]") -> list[Item]:
+async def follow_new(fetch: Fetcher, source: str, items: list[Item], state: SourceState,
+                     text_of: Callable[[Item], Awaitable[str]]) -> list[Item]:
     """Fetch the text of each NEW item once (``text_of``); known items come back with text None.
 
     An item page that is gone (404/410) or off the source's origin leaves the item without its
@@ -334,7 +334,7 @@ async def follow_new(fetch: "Fetcher", source: str, items: list[Item], state: "S
     return out
 
 
-def records_to_items(records: "Iterable[Any]", to_item: "Callable[[Any], Item | None]", source: str,
+def records_to_items(records: Iterable[Any], to_item: Callable[[Any], Item | None], source: str,
                      what: str, why: str) -> list[Item]:
     """Items of API records, first of each id kept; a bad record is skipped and counted, never fatal."""
     items: dict[str, Item] = {}

@@ -6,7 +6,7 @@ Attacker-written input: a date that cannot be read is None, never an exception.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 _EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
@@ -51,11 +51,11 @@ def _mybb_date(value: str) -> datetime | None:
     if match is None:
         return None
     month, day, year, hour, minute = (int(g) for g in match.groups()[:5])
-    if not (1 <= hour <= 12 and minute <= 59 and 1 <= month):
+    if not (1 <= hour <= 12 and minute <= 59 and month >= 1):
         return None
     hour = hour % 12 + (12 if match.group(6) == "P" else 0)
     try:
-        return datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+        return datetime(year, month, day, hour, minute, tzinfo=UTC)
     except ValueError:
         return None
 
@@ -69,7 +69,7 @@ def _general_date(value: str) -> datetime | None:
         seconds = float(value)
         if seconds > 1e11:  # milliseconds
             seconds /= 1000
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=UTC)
     iso = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
         return _utc(datetime.fromisoformat(iso))
@@ -92,8 +92,8 @@ def _general_date(value: str) -> datetime | None:
 
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def add_time_of_day(day: datetime, text: str) -> datetime:

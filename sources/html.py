@@ -22,7 +22,14 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from monitor.errors import ConfigError, FetchError, NotModified, OffOriginError, ParseError
 from monitor.records import Item
 from sources.common import (
-    follow_new, absolute_url, attr, decode_html, html_text, off_loop, raw_text, valid_selector,
+    absolute_url,
+    attr,
+    decode_html,
+    follow_new,
+    html_text,
+    off_loop,
+    raw_text,
+    valid_selector,
 )
 from sources.html_options import Options, Preset, Selectors
 from sources.html_rows import Field, row_fields
@@ -30,8 +37,8 @@ from sources.pagechecks import check_challenge
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 # The source-kind contract (Options is defined in sources/html_options.py and exported from here).
@@ -151,7 +158,7 @@ PRESETS: dict[str, Preset] = {
 
 # ---------------------------------------------------------------- options
 
-def make_options(src: "SourceConfig") -> Options:
+def make_options(src: SourceConfig) -> Options:
     """Check an html source's keys (preset, selectors) and build its Options."""
     if src.items is not None:
         raise ConfigError("", "items", "is only for json sources (html sources use selectors)")
@@ -200,12 +207,12 @@ class Listing:
     skipped: int
 
 
-def parse(page: "Page", opts: Options) -> list[Item]:
+def parse(page: Page, opts: Options) -> list[Item]:
     """Items of one listing page (text = the row's text). Raises ParseError when there are none."""
     return parse_listing(page, opts).items
 
 
-def parse_listing(page: "Page", opts: Options, tree: LexborHTMLParser | None = None) -> Listing:
+def parse_listing(page: Page, opts: Options, tree: LexborHTMLParser | None = None) -> Listing:
     """Items and the next-page link of one listing page.
 
     Raises ParseError "login or challenge page" or "no items found: ..." when no item is found.
@@ -252,7 +259,7 @@ def _row_item(row: LexborNode, page_url: str, opts: Options, preset: Preset | No
                 body_url=fields["body_url"][0])  # type: ignore[arg-type]
 
 
-def explain(page: "Page", opts: Options, limit: int = 3) -> list[dict[str, Field]]:
+def explain(page: Page, opts: Options, limit: int = 3) -> list[dict[str, Field]]:
     """The fields of the first ``limit`` items of a listing page with where each came from."""
     tree = decode_html(page.body, page.charset)
     preset = PRESETS.get(opts.preset or "")
@@ -268,7 +275,7 @@ def explain(page: "Page", opts: Options, limit: int = 3) -> list[dict[str, Field
 
 # ---------------------------------------------------------------- collecting
 
-async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
     """Read up to ``pages`` listing pages, then (``follow``) each new item's page for its text."""
     items: dict[str, Item] = {}
     url: str | None = opts.url
@@ -301,7 +308,7 @@ async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list
     return await _follow(fetch, opts, state, found)
 
 
-async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: list[Item]) -> list[Item]:
+async def _follow(fetch: Fetcher, opts: Options, state: SourceState, items: list[Item]) -> list[Item]:
     """Fetch each new item's page once for its body; known items come back with text None.
 
     A listing title cut with an ellipsis is replaced by the item page's own title when the page
@@ -324,12 +331,12 @@ async def _follow(fetch: "Fetcher", opts: Options, state: "SourceState", items: 
     return [replace(item, title=titles[item.item_id]) if item.item_id in titles else item for item in followed]
 
 
-def item_text(page: "Page", opts: Options) -> str:
+def item_text(page: Page, opts: Options) -> str:
     """The text of a followed item page: the ``body`` selector's first match, or a raw text page."""
     return _item_page(page, opts, "")[0]
 
 
-def _item_page(page: "Page", opts: Options, listed_title: str) -> tuple[str, str | None]:
+def _item_page(page: Page, opts: Options, listed_title: str) -> tuple[str, str | None]:
     """(text, the page's whole title when ``listed_title`` was cut and the page continues it)."""
     preset = PRESETS.get(opts.preset or "")
     if (preset is not None and preset.raw_body) or page.content_type == "text/plain":

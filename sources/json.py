@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
+    absolute_url,
+    markup_to_text,
     off_loop,
-    records_to_items, absolute_url, markup_to_text, one_line, origin_of,
+    one_line,
+    origin_of,
+    records_to_items,
     stable_id,
 )
 from sources.dates import parse_date
 from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 KIND = "json"
@@ -183,7 +188,7 @@ PRESETS: dict[str, Preset] = {
 
 # ---------------------------------------------------------------- options
 
-def make_options(src: "SourceConfig") -> Options:
+def make_options(src: SourceConfig) -> Options:
     """Check a json source's keys (preset, items, fields) and build its Options."""
     if src.selectors:
         raise ConfigError("", "selectors", "makes no sense for a json source (use items and fields)")
@@ -210,13 +215,13 @@ def make_options(src: "SourceConfig") -> Options:
 
 # ---------------------------------------------------------------- parsing
 
-async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
     """Fetch the API document (conditionally) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
     return await off_loop(page, parse, opts)
 
 
-def parse(page: "Page", opts: Options) -> list[Item]:
+def parse(page: Page, opts: Options) -> list[Item]:
     """Records of a JSON document as items. Bad records are skipped and counted; a bad document raises."""
     document = load_json(page)
     preset = PRESETS.get(opts.preset or "")
@@ -243,7 +248,7 @@ def _kind(value: Any) -> str:
             type(None): "null"}.get(type(value), type(value).__name__)
 
 
-def _item(rec: dict[str, Any], page: "Page", opts: Options, preset: Preset | None) -> Item | None:
+def _item(rec: dict[str, Any], page: Page, opts: Options, preset: Preset | None) -> Item | None:
     base = Record() if preset is None else preset.record(rec, opts.url)
     for key, path in opts.fields.items():
         value = lookup(rec, path)

@@ -41,7 +41,7 @@ _CHALLENGE_TEXT = re.compile(
 )
 
 
-def check_challenge(page: "Page", tree: LexborHTMLParser | None = None) -> None:
+def check_challenge(page: Page, tree: LexborHTMLParser | None = None) -> None:
     """Raise ``ParseError("login or challenge page")`` when a page is a challenge or a login wall.
 
     Detects Cloudflare ("Just a moment...", challenge forms and scripts), DDoS-Guard,
@@ -77,7 +77,7 @@ def looks_like_html(body: bytes) -> bool:
     return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<title"))
 
 
-def load_json(page: "Page") -> Any:
+def load_json(page: Page) -> Any:
     """The parsed JSON document of a page. ParseError("invalid JSON: ...") otherwise, or the
     challenge-page ParseError when the server answered an anti-bot page instead."""
     body = page.body

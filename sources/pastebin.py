@@ -16,15 +16,20 @@ from urllib.parse import urljoin
 from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
+    absolute_url,
+    follow_new,
     off_loop,
-    records_to_items, follow_new, absolute_url, one_line, raw_text, reject_keys,
+    one_line,
+    raw_text,
+    records_to_items,
+    reject_keys,
 )
 from sources.dates import parse_date
 from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 KIND = "pastebin"
@@ -45,7 +50,7 @@ class Options:
     url: str
 
 
-def make_options(src: "SourceConfig") -> Options:
+def make_options(src: SourceConfig) -> Options:
     """Check a pastebin source: the url is the scraping API listing; no selectors, fields or presets."""
     reject_keys(src, "a pastebin", "preset", "items", "selectors", "fields")
     if src.pages != 1:
@@ -58,7 +63,7 @@ def item_url(opts: Options, key: str) -> str:
     return urljoin(opts.url, f"{ITEM_ENDPOINT}?i={key}")
 
 
-def parse(page: "Page", opts: Options) -> list[Item]:
+def parse(page: Page, opts: Options) -> list[Item]:
     """Pastes of one API listing (text unknown: None). ParseError when the API refuses or answers junk."""
     body = page.body
     if _REFUSED.search(body[:2000]):
@@ -78,7 +83,7 @@ def _str(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def _paste(record: Any, page: "Page", opts: Options) -> Item | None:
+def _paste(record: Any, page: Page, opts: Options) -> Item | None:
     if not isinstance(record, dict):
         return None
     key = _str(record.get("key"))
@@ -91,7 +96,7 @@ def _paste(record: Any, page: "Page", opts: Options) -> Item | None:
                 body_url=item_url(opts, key))
 
 
-async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
     """The listing, then the text of each paste the store does not know yet."""
     page = await fetch.get(opts.url, conditional=True)
     items = await off_loop(page, parse, opts)

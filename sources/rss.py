@@ -6,7 +6,7 @@ import calendar
 import html
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from xml.sax import SAXException
 
@@ -15,16 +15,20 @@ import feedparser
 from monitor.errors import ConfigError, ParseError
 from monitor.records import Item
 from sources.common import (
+    absolute_url,
+    markup_to_text,
     off_loop,
-    absolute_url, markup_to_text, one_line, reject_keys, stable_id,
+    one_line,
+    reject_keys,
+    stable_id,
     title_text,
 )
 from sources.dates import parse_date
 from sources.pagechecks import check_challenge, looks_like_html
 
 if TYPE_CHECKING:
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 KIND = "rss"
@@ -41,7 +45,7 @@ class Options:
     url: str
 
 
-def make_options(src: "SourceConfig") -> Options:
+def make_options(src: SourceConfig) -> Options:
     """Check an rss source: only url (and the network keys) make sense."""
     reject_keys(src, "an rss", "preset", "items", "selectors", "fields")
     if src.follow:
@@ -51,13 +55,13 @@ def make_options(src: "SourceConfig") -> Options:
     return Options(source=src.name, url=src.url)
 
 
-async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
     """Fetch the feed (conditionally: feeds are polled often and rarely change) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
     return await off_loop(page, parse, opts)
 
 
-def parse(page: "Page", opts: Options) -> list[Item]:
+def parse(page: Page, opts: Options) -> list[Item]:
     """Entries of a feed as items. Raises ParseError for a document that is not a feed."""
     try:
         # Bytes, never a str: given a str that looks like a URL or a path, feedparser would open it.
@@ -68,7 +72,7 @@ def parse(page: "Page", opts: Options) -> list[Item]:
     entries = list(feed.get("entries") or [])
     if not entries:
         has_title = bool((feed.get("feed") or {}).get("title"))
-        if feed.get("bozo") and not has_title or not _is_feed(feed):
+        if (feed.get("bozo") and not has_title) or not _is_feed(feed):
             if looks_like_html(page.body):
                 check_challenge(page)
             raise ParseError(NOT_A_FEED)
@@ -87,7 +91,7 @@ def parse(page: "Page", opts: Options) -> list[Item]:
     return list(items.values())
 
 
-def _headers(page: "Page") -> dict[str, str]:
+def _headers(page: Page) -> dict[str, str]:
     # Only the content type matters (its charset); nothing else of the response goes to feedparser.
     content_type = page.headers.get("content-type")
     return {"content-type": content_type} if content_type else {}
@@ -136,7 +140,7 @@ def _date(entry: Any) -> datetime | None:
         parsed = entry.get(key)
         if parsed:
             try:
-                return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+                return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
             except (OverflowError, ValueError, OSError, TypeError):
                 continue
     for key in ("published", "updated"):

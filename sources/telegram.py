@@ -21,14 +21,20 @@ from monitor.errors import ConfigError, ParseError
 from monitor.hosts import host_of
 from monitor.records import Item
 from sources.common import (
-    attr, cut, decode_html, html_text, off_loop, one_line, reject_keys,
+    attr,
+    cut,
+    decode_html,
+    html_text,
+    off_loop,
+    one_line,
+    reject_keys,
 )
 from sources.dates import parse_date
 from sources.pagechecks import check_challenge
 
 if TYPE_CHECKING:
-    from monitor.sourceconfig import SourceConfig
     from monitor.fetch import Fetcher, Page
+    from monitor.sourceconfig import SourceConfig
     from sources.contract import SourceState
 
 KIND = "telegram"
@@ -54,7 +60,7 @@ class Options:
     pages: int = 1
 
 
-def make_options(src: "SourceConfig") -> Options:
+def make_options(src: SourceConfig) -> Options:
     """Check a telegram source: its url must be a channel preview ``https://t.me/s/<channel>``."""
     reject_keys(src, "a telegram", "preset", "items", "selectors", "fields")
     if src.follow:
@@ -97,12 +103,12 @@ class PreviewPage:
     before: int | None
 
 
-def parse(page: "Page", opts: Options) -> list[Item]:
+def parse(page: Page, opts: Options) -> list[Item]:
     """The messages of one preview page, oldest first. [] for a valid channel without messages."""
     return parse_preview(page, opts).items
 
 
-def parse_preview(page: "Page", opts: Options) -> PreviewPage:
+def parse_preview(page: Page, opts: Options) -> PreviewPage:
     """Messages and the "load older" cursor of one preview page. Raises ParseError for other pages."""
     tree = decode_html(page.body, page.charset)
     items: dict[str, Item] = {}
@@ -177,7 +183,7 @@ def _message(node: LexborNode, opts: Options) -> Item | None:
 
 # ---------------------------------------------------------------- collecting
 
-async def collect(fetch: "Fetcher", opts: Options, state: "SourceState") -> list[Item]:
+async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
     """The latest page, then older pages (``?before=``) until the last known message, at most ``pages``."""
     page = await fetch.get(opts.url, conditional=True)
     preview = await off_loop(page, parse_preview, opts)

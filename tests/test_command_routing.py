@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ def test_search_recent_and_status_show_a_chat_only_its_own_posts(bot: FakeBot, t
     matcher = Matcher(config.watches, cache_dir=None)
     hits = {p.item_id: found for p in posts if (found := matcher.match(p.title, p.text))}
     assert set(hits) == {"1", "2"}
-    store.save_poll(PollRecord(source="forum", started=datetime.now(timezone.utc), duration=0.1, ok=True,
+    store.save_poll(PollRecord(source="forum", started=datetime.now(UTC), duration=0.1, ok=True,
                                items=3), posts, hits, {w.name: w for w in config.watches},
                     failure_threshold=3, health_chats=("ops",))
 

@@ -13,16 +13,17 @@ import json
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from monitor.alerts.commands import Responder, suggest_exclude
-from monitor.alerts.poller import CommandPoller
 from monitor.alerts.outbox import Dispatcher
+from monitor.alerts.poller import CommandPoller
 from monitor.cli import main
 from monitor.config import Config, load_config
 from monitor.records import Hit, HitView, Item, PollRecord

@@ -6,10 +6,8 @@ import signal
 import sqlite3
 from pathlib import Path
 
-
 from tests.daemon_world import OPS, SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot
-
 
 
 def test_run_alerts_new_posts_health_and_sigterm(site, bot: FakeBot, tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ def world(site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     return site, config
 
 
-def cli(config: Path, *args: str) -> "CliRunner.invoke":
+def cli(config: Path, *args: str) -> CliRunner.invoke:
     return CliRunner().invoke(main, ["--config", str(config), *args], catch_exceptions=False)
 
 
@@ -112,8 +112,8 @@ def test_a_failing_source_exits_1_and_the_others_still_run(world) -> None:
 def test_exports_reparse_in_misp_and_stix(world) -> None:
     _, config = world
     assert cli(config, "once").exit_code == 0
-    from pymisp import MISPEvent
     import stix2
+    from pymisp import MISPEvent
 
     misp = cli(config, "export", "--since", "30d", "--format", "misp")
     assert misp.exit_code == 0, misp.output

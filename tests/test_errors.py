@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.errors import (ConfigError, DeliveryChatMigrated, DeliveryRateLimited, DeliveryRefused,
-                            DeliveryTransient, FetchError, LeakmonError, NotModified, ParseError,
-                            StoreError)
+from monitor.errors import (
+    ConfigError,
+    DeliveryChatMigrated,
+    DeliveryRateLimited,
+    DeliveryRefused,
+    DeliveryTransient,
+    FetchError,
+    LeakmonError,
+    NotModified,
+    ParseError,
+    StoreError,
+)
 
 
 @pytest.mark.parametrize("error, reason", [

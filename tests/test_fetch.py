@@ -15,9 +15,10 @@ import sys
 import threading
 import time
 import zlib
+from collections.abc import Awaitable, Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, TypeVar
 
 import brotli
 import pytest
@@ -26,8 +27,8 @@ from monitor.config import NetworkConfig, SourceConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.fetch import Fetcher, Network, Page, redact
 from tests.loopback import LoopbackSite
-from tests.support.http import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
 from tests.socks5 import Socks5Proxy
+from tests.support.http import drip_handler, encoded_handler, redirect, stream_handler, zero_bomb
 
 T = TypeVar("T")
 ONION = "leakforumabcdefgh.onion"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from monitor.config import load_config
 from monitor.daemon import Daemon
@@ -50,9 +50,9 @@ def _first_runs(tmp_path, count: int, concurrency: int) -> dict[str, float]:
 
     async def schedule() -> dict[str, float]:
         daemon = Daemon(config, path, None)
-        daemon.scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        daemon.scheduler = AsyncIOScheduler(timezone=UTC)
         daemon.scheduler.start(paused=True)
-        start = datetime.now(timezone.utc)
+        start = datetime.now(UTC)
         daemon._schedule_all(config.sources)
         runs = {job.id: (job.next_run_time - start).total_seconds() for job in daemon.scheduler.get_jobs()}
         daemon.scheduler.shutdown(wait=False)

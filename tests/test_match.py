@@ -18,7 +18,6 @@ from monitor.match import Matcher
 from monitor.normalize import WordForm, fold, match_form
 from monitor.records import Hit
 
-
 ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
     not match_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
 

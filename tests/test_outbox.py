@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import pytest
 
 from monitor.alerts.console import ConsoleSender
+from monitor.alerts.htmltext import to_plain
 from monitor.alerts.outbox import MIGRATED_KEY, PAUSE_KEY, DeliveryReport, Dispatcher
 from monitor.alerts.pacing import BACKOFF_CAP
-from monitor.alerts.htmltext import to_plain
 from monitor.alerts.telegram import TelegramSender
 from monitor.config import TelegramConfig, WatchEntry
 from monitor.records import Hit, HitView, Item, OutboxRow, OutboxStats, SendClaim
@@ -46,7 +47,7 @@ def tg_config(**overrides: Any) -> TelegramConfig:
 class _Row:
     row: OutboxRow
     state: str = "pending"
-    next_attempt: datetime = datetime.min.replace(tzinfo=timezone.utc)
+    next_attempt: datetime = datetime.min.replace(tzinfo=UTC)
     error: str | None = None
     message_id: int | None = None
     sent_at: datetime | None = None
@@ -66,7 +67,7 @@ class FakeStore:
     def add(self, chat: str, kind: str = "alert", hits: Sequence[HitView] = (),
             payload: Mapping[str, object] | None = None) -> int:
         row_id = next(self.ids)
-        created = datetime.fromtimestamp(START - 100, timezone.utc) + timedelta(microseconds=row_id)
+        created = datetime.fromtimestamp(START - 100, UTC) + timedelta(microseconds=row_id)
         self.rows[row_id] = _Row(OutboxRow(row_id, chat, kind, created, 0, tuple(hits), dict(payload or {})))
         return row_id
 
@@ -84,7 +85,7 @@ class FakeStore:
             return SendClaim(False)
         pause = float(self.meta.get(pause_key or "", "0") or 0)
         if pause > now.timestamp():
-            return SendClaim(False, datetime.fromtimestamp(pause, timezone.utc), paused=True)
+            return SendClaim(False, datetime.fromtimestamp(pause, UTC), paused=True)
         if ready is not None:
             when = ready([t for _, t in self.slots if t > now - timedelta(seconds=1)],
                          [t for c, t in self.slots if c == chat and t > now - timedelta(seconds=60)])
@@ -147,7 +148,7 @@ def hit(n: int, *, watch: str = "Mediboard", retro: bool = False) -> HitView:
                 text=text, author="kz", date=None)
     start = text.index("Mediboard")
     return HitView(id=n, watch=watch, kind="software", severity="high", terms=("Mediboard",), field="text",
-                   start=start, end=start + 9, retro=retro, first_seen=datetime.now(timezone.utc), item=item)
+                   start=start, end=start + 9, retro=retro, first_seen=datetime.now(UTC), item=item)
 
 
 
@@ -439,7 +440,7 @@ def test_limits_hold_across_a_restart(bot: FakeBot) -> None:
     store = FakeStore()
     earlier = store.add("soc", hits=[hit(1)])
     store.rows[earlier] = replace(store.rows[earlier], state="sent", batch=earlier,
-                                  sent_at=datetime.fromtimestamp(START - 0.25, timezone.utc))
+                                  sent_at=datetime.fromtimestamp(START - 0.25, UTC))
     store.add("soc", hits=[hit(2)])
     clock = SleepClock(START)
     dispatch(bot, store, lambda d: d.deliver_due(), clock=clock)
@@ -482,7 +483,7 @@ def test_console_delivery_without_any_chat(capsys: pytest.CaptureFixture[str]) -
 def _real_store(path: Path, clock: SleepClock) -> Any:
     try:
         from monitor.store import AsyncStore
-        return AsyncStore(str(path), clock=lambda: datetime.fromtimestamp(clock(), timezone.utc))
+        return AsyncStore(str(path), clock=lambda: datetime.fromtimestamp(clock(), UTC))
     except (ImportError, NotImplementedError) as exc:
         pytest.skip(f"monitor.store is not implemented yet: {exc!r}")
 
@@ -502,7 +503,7 @@ def test_with_the_real_store_nothing_is_lost_across_a_restart(bot: FakeBot, tmp_
         sender = TelegramSender(TOKEN, bot.api_url, CHATS)
         await sender.start()
         try:
-            poll = PollRecord(source="bf", started=datetime.fromtimestamp(clock(), timezone.utc), duration=0.1,
+            poll = PollRecord(source="bf", started=datetime.fromtimestamp(clock(), UTC), duration=0.1,
                               ok=True, items=3)
             await store.save_poll(poll, items, hits, watches, failure_threshold=3, health_chats=["ops"])
             bot.fail_5xx(count=None)
@@ -512,7 +513,7 @@ def test_with_the_real_store_nothing_is_lost_across_a_restart(bot: FakeBot, tmp_
             restarted = Dispatcher(store, sender, tg_config(), clock=clock, sleep=clock.sleep)
             done = await restarted.drain(3600)
             again = await restarted.drain(5)
-            return down, done, again, await store.outbox_stats(datetime.fromtimestamp(clock(), timezone.utc))
+            return down, done, again, await store.outbox_stats(datetime.fromtimestamp(clock(), UTC))
         finally:
             await sender.stop()
             await store.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -102,7 +102,7 @@ def _hit(title: str, text: str, term: str) -> HitView:
     item = Item(source="forum", item_id="1", url="http://forum.example/t/1", title=title, text=text)
     return HitView(id=1, watch=term or "w", kind="software", severity="medium", terms=(term,), field="text",
                    start=start, end=start + len(term), retro=False,
-                   first_seen=datetime(2024, 11, 19, tzinfo=timezone.utc), item=item)
+                   first_seen=datetime(2024, 11, 19, tzinfo=UTC), item=item)
 
 
 def test_the_alert_is_masked_and_carries_the_triage_line() -> None:

@@ -151,5 +151,5 @@ def test_evidence_is_a_warc_that_warcio_reads_back(world: Path, site: LoopbackSi
             assert record.rec_headers.get_header("WARC-Date")
             assert record.http_headers.get_header("Set-Cookie") is None
             seen[uri] = record.http_headers.get_statuscode()
-    assert seen == {uri: "200" for uri in served}
+    assert seen == dict.fromkeys(served, "200")
     assert cli(world, "evidence", "999", "--out", str(out)).exit_code == 2       # no such hit

@@ -4,6 +4,8 @@ lookalike letters (loopback server, real SQLite, alerts on the console), then `h
 from __future__ import annotations
 
 import json
+import subprocess
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -81,7 +83,7 @@ def test_repaired_and_lookalike_titles_match_and_are_stored_repaired(tracker: Pa
 
 
 
-def _run(config: Path, *args: str) -> "subprocess.CompletedProcess[str]":
+def _run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     import os
     import subprocess
     import sys
@@ -130,13 +132,13 @@ def test_check_fetch_show_prints_every_field_and_its_selector(site, tmp_path: Pa
 
 
 def test_alert_and_digest_say_when_the_match_went_through_lookalike_letters() -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from monitor.alerts.render import render_alert, render_digest
     from monitor.records import HitView, Item
     from tests.fakebot import check_html
 
-    now = datetime(2026, 11, 29, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 29, tzinfo=UTC)
 
     def view(title: str, hit_id: int) -> HitView:
         item = Item(source="tracker", item_id=str(hit_id), url="http://t.example/x", title=title, text=None)

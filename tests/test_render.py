@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,7 +13,7 @@ from monitor.alerts.render import pack_digest, render_alert, render_digest, rend
 from monitor.records import HitView, Item
 from tests.fakebot import MarkupError, check_html
 
-NOW = datetime(2024, 11, 19, 10, 22, tzinfo=timezone.utc)
+NOW = datetime(2024, 11, 19, 10, 22, tzinfo=UTC)
 POST = ("Selling the full database of a French hospital group. The records were taken through the "
         "Mediboard account of the establishment: 758,912 patients, names, addresses, social security "
         "numbers. Sample below, price in XMR, contact on session.")

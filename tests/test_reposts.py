@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner

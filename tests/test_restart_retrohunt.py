@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
 
 from tests.daemon_world import SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot

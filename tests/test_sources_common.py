@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from monitor.errors import ParseError
 from sources.common import (
-    absolute_url, decode_html, html_text, raw_text, title_text,
+    absolute_url,
+    decode_html,
+    html_text,
+    raw_text,
+    title_text,
 )
 from sources.dates import parse_date
 from sources.pagechecks import check_challenge
 from tests.support.sources import fixture, page
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def text_of(html: bytes | str, selector: str = "body") -> str:
@@ -157,4 +161,4 @@ def test_every_registered_kind_module_has_the_whole_contract() -> None:
     for kind in KINDS:
         found = module(kind)
         assert isinstance(found, SourceModule), f"sources.{kind} lacks a member of SourceModule"
-        assert found.KIND == kind
+        assert kind == found.KIND

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from monitor.errors import ParseError
 from monitor.records import Item
-from sources import html, json as json_source, pastebin, rss, telegram
+from sources import html, pastebin, rss, telegram
+from sources import json as json_source
 from tests.support.sources import fixture, options, page
 
 PARSERS: dict[str, tuple[str, Callable[[], object], Callable]] = {

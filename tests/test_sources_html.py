@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from monitor.errors import ConfigError, FetchError, NotModified, ParseError
 from sources import html
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 FORUM = "http://forumleaks.example.onion/Forum-Databases"
 PAGE2 = "http://forumleaks.example.onion/Forum-Databases?page=2"
 THREAD_4101 = "http://forumleaks.example.onion/showthread.php?tid=4101"

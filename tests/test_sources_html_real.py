@@ -4,7 +4,7 @@ dates, item-page titles, and a forum index given instead of a thread list."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from monitor.errors import ConfigError, ParseError
 from sources import html
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 BASE = "http://breachboard.example.onion/"
 FORUM = BASE + "Forum-Databases"
 XF = "http://xsboard.example.onion/forums/databases.12/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from monitor.errors import ConfigError, NotModified, ParseError
 from sources import json as json_source
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 RL_API = "https://api.ransomware.live/v2/recentvictims"
 
 

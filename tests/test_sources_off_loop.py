@@ -30,7 +30,7 @@ def big_channel_page(messages: int) -> bytes:
             + "</section></body></html>").encode()
 
 
-async def ticks_while(job: "asyncio.Future[object] | object") -> tuple[int, object]:
+async def ticks_while(job: asyncio.Future[object] | object) -> tuple[int, object]:
     """How many times a ticker coroutine on the same loop ran while ``job`` (a coroutine) ran, and its result."""
     ticks = 0
     finished = asyncio.Event()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -12,7 +12,7 @@ from monitor.errors import ConfigError, FetchError, NotModified, ParseError
 from sources import pastebin
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 API = "https://scrape.pastebin.com/api_scraping.php?limit=100"
 ITEM = "https://scrape.pastebin.com/api_scrape_item.php?i="
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from monitor.errors import ConfigError, NotModified, ParseError
 from sources import rss
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 FEED = "https://news.example.fr/feed/"
 ATOM = "https://tracker.example.org/atom.xml"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from monitor.errors import ConfigError, FetchError, NotModified, ParseError
 from sources import telegram
 from tests.support.sources import FakeFetcher, FakeState, fixture, options, page
 
-UTC = timezone.utc
+UTC = UTC
 CHANNEL = "https://t.me/s/leakwatch_fr"
 BEFORE_1201 = CHANNEL + "?before=1201"
 

@@ -5,18 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 from telegram.error import RetryAfter
 
 from monitor.alerts.console import ConsoleSender, make_sender
 from monitor.alerts.telegram import TelegramSender, translate
-from monitor.redaction import redact
 from monitor.config import TelegramConfig
-from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited,
-                            DeliveryRefused, DeliveryTransient, DeliveryUncertain)
+from monitor.errors import (
+    DeliveryBadMarkup,
+    DeliveryChatMigrated,
+    DeliveryError,
+    DeliveryRateLimited,
+    DeliveryRefused,
+    DeliveryTransient,
+    DeliveryUncertain,
+)
+from monitor.redaction import redact
 from tests.fakebot import FakeBot
 from tests.support.waiting import until
 

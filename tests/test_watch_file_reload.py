@@ -5,10 +5,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-
 from tests.daemon_world import OPS, SOC, RunningDaemon, daemon_config, serve_feed, wait_for
 from tests.fakebot import FakeBot
-
 
 
 def test_a_name_appended_to_a_watch_file_is_retro_hunted_without_restart(site, bot: FakeBot, tmp_path: Path) -> None:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from monitor.alerts.buttons import MUTE_HOURS, Button, alert_buttons
 from monitor.alerts.htmltext import format_when, join_lines, linked_title, safe
@@ -69,7 +70,7 @@ class CallbackAnswer:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _clip_plain(text: str, limit: int = CALLBACK_ANSWER_MAX) -> str:

@@ -78,6 +78,6 @@ def make_sender(telegram_config: TelegramConfig) -> Sender:
     token = telegram_config.token()
     if not token or not telegram_config.chats:
         return ConsoleSender()
-    from monitor.alerts.telegram import TelegramSender   # python-telegram-bot only when needed
+    from monitor.alerts.telegram import TelegramSender  # python-telegram-bot only when needed
 
     return TelegramSender(token, telegram_config.api_url, telegram_config.chats)

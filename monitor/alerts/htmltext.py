@@ -19,7 +19,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from monitor.privacy import mask_text
@@ -145,7 +145,7 @@ def format_when(value: object) -> str:
         when = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
-            when = datetime.fromtimestamp(value, timezone.utc)
+            when = datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             when = None
     elif isinstance(value, str):
@@ -156,8 +156,8 @@ def format_when(value: object) -> str:
     if when is None:
         return "" if value is None else str(value)
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL | re.IGNORECASE)

@@ -2,7 +2,8 @@
 
 One pass (``deliver_due``) reads the due rows, renders them (``monitor/alerts/compose.py``: a burst of
 more than 10 alerts for one chat becomes digest messages), and sends them within Telegram's limits
-(``monitor/alerts/pacing.py``), read back from the store so they hold across restarts: 30 messages/s overall, 20/min per group or channel, 1/s per chat. What
+(``monitor/alerts/pacing.py``), read back from the store so they hold across restarts:
+30 messages/s overall, 20/min per group or channel, 1/s per chat. What
 happens on each failure:
 
     DeliveryRateLimited   pause ALL sending until retry_after (stored in meta "telegram_pause_until")
@@ -36,18 +37,18 @@ import logging
 import random
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from monitor.alerts.console import Sender
 from monitor.alerts.compose import Message, compose
+from monitor.alerts.console import Sender
 from monitor.alerts.htmltext import clip_plain, to_plain
 from monitor.alerts.pacing import BACKOFF_BASE, BACKOFF_CAP, Window, distinct, dt, is_group, ts
 from monitor.alerts.render import render_text
 from monitor.config import TelegramConfig
-from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
-                            DeliveryRateLimited, DeliveryRefused)
+from monitor.errors import DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited, DeliveryRefused
 from monitor.records import OutboxRow, SendClaim
 from monitor.sendclaims import claim_owner
 
@@ -74,7 +75,8 @@ class DeliveryReport:
     failed: int
     parked: int
     pending: int
-    latencies: tuple[float, ...] = field(default=(), compare=False)   # seconds from each alerted item's first sighting to its message
+    # seconds from each alerted item's first sighting to its message
+    latencies: tuple[float, ...] = field(default=(), compare=False)
 
 
 class _Outcome(enum.Enum):
@@ -224,7 +226,7 @@ class Dispatcher:
             if not self._local and name not in self.config.chats:
                 results.append((name, False, f"chat {name!r} is not in [telegram.chats]"))
                 continue
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
             html = render_text({"text": f"✅ leakmon test message for chat \"{name}\" ({stamp}). "
                                         "Alerts for this chat will arrive here."})
             target = await self._chat_id(name) if not self._local else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GLOBAL_PER_SECOND = 30
 GROUP_PER_MINUTE = 20
@@ -43,13 +43,13 @@ class Window:
 
 def dt(t: float) -> datetime:
     """Epoch seconds as an aware UTC datetime."""
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 def ts(when: datetime) -> float:
     """A datetime (naive means UTC) as epoch seconds."""
     if when.tzinfo is None:      # a store may hand back naive UTC
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp()
 
 

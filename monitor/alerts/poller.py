@@ -84,7 +84,7 @@ class CommandPoller:
                 if self.app.running:
                     await self.app.stop()
                 await self.app.shutdown()
-        except Exception as exc:  # stopping must never stop the daemon's own shutdown
+        except Exception as exc:  # noqa: BLE001 - stopping must never stop the daemon's own shutdown
             log.warning("bot commands: stop: %s", type(exc).__name__)
 
     # ------------------------------------------------------------ PTB callbacks

@@ -11,11 +11,22 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
-from monitor.alerts.htmltext import (ELLIPSIS, MAX_MESSAGE, clean, clean_head, clip, clip_left, format_when,
-                                     safe, safe_url, utf16_len, visible_text)
+from monitor.alerts.htmltext import (
+    ELLIPSIS,
+    MAX_MESSAGE,
+    clean,
+    clean_head,
+    clip,
+    clip_left,
+    format_when,
+    safe,
+    safe_url,
+    utf16_len,
+    visible_text,
+)
 from monitor.privacy import MAX_SCAN, mask_text
 from monitor.records import HitView
 from monitor.repair import hit_lookalike
@@ -44,7 +55,7 @@ class _Budget:
     snippet: int = 220
     refs: int = 10
 
-    def scaled(self, factor: float) -> "_Budget":
+    def scaled(self, factor: float) -> _Budget:
         return _Budget(*(max(8, int(v * factor)) if name != "refs" else max(1, int(v * factor))
                          for name, v in self.__dict__.items()))
 

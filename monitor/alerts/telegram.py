@@ -23,19 +23,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Mapping, Sequence
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
-from telegram.error import (BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError,
-                            RetryAfter, TelegramError, TimedOut)
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
-from monitor.errors import (DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError,
-                            DeliveryRateLimited, DeliveryRefused, DeliveryTransient,
-                            DeliveryUncertain)
+from monitor.errors import (
+    DeliveryBadMarkup,
+    DeliveryChatMigrated,
+    DeliveryError,
+    DeliveryRateLimited,
+    DeliveryRefused,
+    DeliveryTransient,
+    DeliveryUncertain,
+)
 from monitor.redaction import RedactingFilter, redact, remember_secret
 
 log = logging.getLogger(__name__)

@@ -116,7 +116,8 @@ class IngestMixin(StoreBase):
                     title = known[1] if is_cut_of(it.title, known[1]) else it.title
                     changed_rows.append((it.url, title, None if known[3] else it.text, it.author, opt_ts(it.date),
                                          now, known[0]))
-            # One executemany per kind of row, no per-item commit: ~15 us/item, so a poll of a large listing stays cheap.
+            # One executemany per kind of row, no per-item commit: ~15 us/item, so a poll of a large listing
+            # stays cheap.
             conn.executemany(
                 "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, first_seen, updated) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from monitor.records import HitView, OutboxRow, OutboxStats, SendClaim
@@ -97,7 +97,7 @@ class OutboxMixin(MutesMixin):
                 row = conn.execute("SELECT value FROM meta WHERE key = ?", (pause_key,)).fetchone()
                 pause = pause_until(row[0] if row else None)
                 if pause > now.timestamp():
-                    return SendClaim(False, datetime.fromtimestamp(pause, timezone.utc), paused=True)
+                    return SendClaim(False, datetime.fromtimestamp(pause, UTC), paused=True)
             if ready is not None:
                 everyone = [req_dt(at) for (at,) in conn.execute(
                     "SELECT at FROM send_slots WHERE at > ? ORDER BY at", (ts(now - timedelta(seconds=1)),))]

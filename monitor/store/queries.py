@@ -116,7 +116,7 @@ class QueriesMixin(StoreBase):
     @staticmethod
     def _fts_query_error(exc: sqlite3.OperationalError) -> bool:
         text = str(exc)
-        return (text.startswith("fts5:") or "syntax error" in text or text.startswith("no such column")
+        return (text.startswith(("fts5:", "no such column")) or "syntax error" in text
                 or "unknown special query" in text or "unterminated string" in text)
 
     @guarded("polls")

@@ -7,12 +7,12 @@ URLs with FetchError("HTTP 404", status=404) and records every request. No netwo
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from monitor.sourceconfig import SourceConfig
 from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.fetch import Page
+from monitor.sourceconfig import SourceConfig
 from sources import SourceState, make_options
 from tests.support.files import fixture
 
