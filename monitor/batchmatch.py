@@ -87,15 +87,16 @@ def match_many(matcher: Matcher, pairs: Sequence[tuple[str, str | None]]) -> lis
     else:
         reads = []
         ends = iter(zip(starts, segments))
+
+        def cut(value: str | None) -> str | None:
+            if not value:
+                return value
+            at, segment = next(ends)
+            return batch[at:at + len(segment)]
+
         for title, text in pairs:
-            read = []
-            for value in (title, text):
-                if value:
-                    at, segment = next(ends)
-                    read.append(batch[at:at + len(segment)])
-                else:
-                    read.append(value)
-            reads.append((read[0], read[1]))
+            read_title = cut(title)     # the title first: segments were joined in that order
+            reads.append((read_title or "", cut(text)))
     found: list[dict[int, _Found]] = [{} for _ in pairs]
     for automaton in matcher._automata:
         words, matches = automaton.find(batch)

@@ -241,7 +241,7 @@ def _array(top: Reader, name: str) -> list[Any]:
     value = top.table.get(name, [])
     if not isinstance(value, list):
         top.fail(name, f"must be an array of tables ([[{name}]]), not {type_name(value)}")
-    return value
+    return list(value)
 
 
 def load_config(path: str | os.PathLike[str]) -> Config:

@@ -109,7 +109,7 @@ class Reader:
         return tuple(out)
 
     def positive_int(self, name: str, default: int, *, minimum: int = 1) -> int:
-        value = self.get(name, int, default)
+        value: int = self.get(name, int, default)
         if value < minimum:
             self.fail(name, f"must be at least {minimum}, not {value}")
         return value

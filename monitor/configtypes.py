@@ -85,7 +85,7 @@ class WatchEntry:
     chats: tuple[str, ...] = ()
     strict: bool = False
 
-    def matching_key(self) -> tuple:
+    def matching_key(self) -> tuple[object, ...]:
         """What decides what the entry matches: a change here calls for a retro-hunt."""
         return (self.terms, self.regex, self.exclude, self.requires, self.strict)
 

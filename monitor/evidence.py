@@ -25,10 +25,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from monitor.errors import StoreError
+
+if TYPE_CHECKING:
+    from monitor.fetch import Page
+    from sources.contract import PageFetcher
 
 # Response headers never kept: session state and anything that could hold a secret.
 _DROPPED = frozenset({"set-cookie", "set-cookie2", "cookie", "authorization", "proxy-authorization",
@@ -139,16 +143,19 @@ class RecordingFetcher:
     pipeline can keep, for the items that hit, the pages that produced them. The source module
     sees an ordinary Fetcher: it still only turns pages into items."""
 
-    def __init__(self, inner: Any, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, inner: PageFetcher, clock: Callable[[], datetime] | None = None) -> None:
         self._inner = inner
         self._clock = clock or (lambda: datetime.now(UTC))
+        self.origin = inner.origin
         self.fetched: list[tuple[str, PageRecord]] = []     # (URL asked for, the page)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+    def same_origin(self, url: str) -> bool:
+        """As the wrapped fetcher."""
+        return self._inner.same_origin(url)
 
-    async def get(self, url: str, **kwargs: Any) -> Any:
-        page = await self._inner.get(url, **kwargs)
+    async def get(self, url: str, *, conditional: bool = False) -> Page:
+        """The wrapped fetcher's page, remembered with its fetch time."""
+        page = await self._inner.get(url, conditional=conditional)
         self.fetched.append((url, PageRecord(url=page.url, fetched=self._clock(), status=page.status,
                                              headers=dict(page.headers), body=page.body)))
         return page

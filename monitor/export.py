@@ -78,6 +78,6 @@ def stix_bundle(rows: Sequence[dict[str, Any]]) -> str:
                           report_types=["threat-report"], published=datetime.now(UTC),
                           object_refs=refs or [identity.id], created_by_ref=identity.id)
     objects.append(report)
-    return stix2.Bundle(objects=objects).serialize(pretty=True)
+    return str(stix2.Bundle(objects=objects).serialize(pretty=True))
 
 

@@ -25,7 +25,7 @@ class Decoder:
         self.limit = limit
         self.size = 0
         self.parts: list[bytes] = []
-        self._zlib: zlib._Decompress | None = None   # type: ignore[name-defined]
+        self._zlib: zlib._Decompress | None = None
         self._brotli: brotli.Decompressor | None = None
         self._deflate_started = False
         if encoding in ("gzip", "x-gzip"):

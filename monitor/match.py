@@ -352,14 +352,14 @@ class Matcher:
         keep = {e for e, state in found.items() if self._fires(e, state)}
         occurrences = [occ for occ in occurrences if occ[3] in keep]
         positions: dict[int, tuple[WordForm, list[int]]] = {}
-        for words, start, end, _e, _i in occurrences:
-            if words is not None:
-                positions.setdefault(id(words), (words, []))[1].extend((start, end - 1))
+        for form, start, end, _e, _i in occurrences:
+            if form is not None:
+                positions.setdefault(id(form), (form, []))[1].extend((start, end - 1))
         maps = {key: words.to_original(wanted) for key, (words, wanted) in positions.items()}
         located: list[tuple[int, int, int, int]] = []
-        for words, start, end, e, index in occurrences:
-            if words is not None:
-                mapping = maps[id(words)]
+        for form, start, end, e, index in occurrences:
+            if form is not None:
+                mapping = maps[id(form)]
                 start, end = mapping[start], mapping[end - 1] + 1
             located.append((start, e, end, index))
         located.sort()

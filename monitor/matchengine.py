@@ -94,7 +94,7 @@ class AhoCorasickEngine:
         self.automaton.make_automaton()
         self.longest = max(map(len, forms)) + 2
 
-    def ends(self, text: str) -> Iterator[tuple[int, int]]:
+    def ends(self, text: str) -> Iterator[tuple[int, int, int]]:
         iterate = self.automaton.iter
         # pyahocorasick copies its input to 4 bytes a character: feed a long text in slices.
         # Slices that overlap by the longest key find every match; the one that ends in the
@@ -233,7 +233,7 @@ class HyperscanEngine:
         found: list[tuple[int, int]] = []
         append = found.append
         for (db, ids), scratch in zip(self.databases, self._scratches()):
-            def on_match(local: int, _from: int, to: int, _flags: int, _ctx: object, ids: array = ids) -> None:
+            def on_match(local: int, _from: int, to: int, _flags: int, _ctx: object, ids: array[int] = ids) -> None:
                 append((ids[local], to))
             db.scan(data, match_event_handler=on_match, scratch=scratch)
         if len(data) == len(text):          # ASCII: byte offsets are character offsets

@@ -159,7 +159,7 @@ def _lookalike_table() -> dict[int, str]:
 
     def prototype(ch: str) -> str | None:
         for glyph in data.get(ch) or ():
-            target = glyph.get("c", "")
+            target: str = glyph.get("c", "")
             if len(target) == 1 and target.isascii() and target.isalnum():
                 return target
         return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import re2  # type: ignore[import-untyped]
+import re2
 
 __all__ = ["UserRegexError", "compile_user_regex", "first_nonempty"]
 

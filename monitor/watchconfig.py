@@ -25,7 +25,7 @@ def _chats(r: Reader, telegram: TelegramConfig) -> tuple[str, ...]:
 
 
 def _severity(r: Reader) -> str:
-    severity = r.text("severity", "medium")
+    severity: str = r.text("severity", "medium")
     if severity not in SEVERITIES:
         r.fail("severity", f"{show_value(severity)} is not one of {', '.join(SEVERITIES)}")
     return severity

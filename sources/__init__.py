@@ -15,7 +15,7 @@ one module per kind with a pure ``parse``)::
         # validate the kind's own keys (preset, selectors, items, fields, url shape...);
         # raise ConfigError("", "<key within the source>", "<problem>") - config.py adds file and path.
 
-    async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]
+    async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]
         # fetch the listing (and pages / item pages), return the items. Raises FetchError,
         # NotModified (listing unchanged) or ParseError (login page, nothing found...).
 

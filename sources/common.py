@@ -24,9 +24,9 @@ from monitor.records import Item
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
 
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 log = logging.getLogger("sources")
 
@@ -294,7 +294,7 @@ def reject_keys(src: SourceConfig, kind: str, *keys: str) -> None:
 GONE = (404, 410)   # a deleted thread or paste: the item is kept without its text
 
 
-async def follow_new(fetch: Fetcher, source: str, items: list[Item], state: SourceState,
+async def follow_new(fetch: PageFetcher, source: str, items: list[Item], state: SourceState,
                      text_of: Callable[[Item], Awaitable[str]]) -> list[Item]:
     """Fetch the text of each NEW item once (``text_of``); known items come back with text None.
 

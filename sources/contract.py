@@ -17,9 +17,22 @@ from typing import (
 )
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.records import Item
     from monitor.sourceconfig import SourceConfig
+
+
+class PageFetcher(Protocol):
+    """What a source may ask of the network: pages of its own origin (``monitor.fetch.Fetcher``, or the
+    pipeline's recording wrapper that keeps the pages for evidence)."""
+
+    origin: str
+
+    def same_origin(self, url: str) -> bool:
+        """True when ``url`` (absolute, or relative to the source URL) is on the source's origin."""
+
+    async def get(self, url: str, *, conditional: bool = False) -> Page:
+        """The page at ``url``; raises FetchError, OffOriginError, or NotModified when ``conditional``."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +66,7 @@ class SourceModule(Protocol):
     def make_options(self, src: SourceConfig) -> Any:
         """Check the kind's own keys and build its Options; raise ConfigError("", key, problem)."""
 
-    async def collect(self, fetch: Fetcher, opts: Any, state: SourceState) -> list[Item]:
+    async def collect(self, fetch: PageFetcher, opts: Any, state: SourceState) -> list[Item]:
         """Fetch the listing (and pages / item pages) and return the items.
 
         Raises FetchError, NotModified (listing unchanged) or ParseError (login page, nothing found).

@@ -37,9 +37,9 @@ from sources.pagechecks import check_challenge
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 # The source-kind contract (Options is defined in sources/html_options.py and exported from here).
 __all__ = ["KIND", "Options", "collect", "make_options", "parse"]
@@ -191,7 +191,9 @@ def make_options(src: SourceConfig) -> Options:
                                   "(give preset = \"mybb\" | \"xenforo\" | ... or selectors item, title and link)")
     if src.follow and "body" not in merged and not (preset and preset.raw_body):
         raise ConfigError("", "selectors.body", "follow = true needs a body selector for the item pages")
-    selectors = Selectors(**{key: merged.get(key) for key in SELECTOR_KEYS})
+    selectors = Selectors(item=merged["item"], title=merged["title"], link=merged["link"],
+                          author=merged.get("author"), date=merged.get("date"), body=merged.get("body"),
+                          next=merged.get("next"))
     return Options(source=src.name, url=src.url, selectors=selectors, preset=src.preset,
                    follow=src.follow, pages=src.pages)
 
@@ -275,7 +277,7 @@ def explain(page: Page, opts: Options, limit: int = 3) -> list[dict[str, Field]]
 
 # ---------------------------------------------------------------- collecting
 
-async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
+async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """Read up to ``pages`` listing pages, then (``follow``) each new item's page for its text."""
     items: dict[str, Item] = {}
     url: str | None = opts.url
@@ -308,7 +310,7 @@ async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Ite
     return await _follow(fetch, opts, state, found)
 
 
-async def _follow(fetch: Fetcher, opts: Options, state: SourceState, items: list[Item]) -> list[Item]:
+async def _follow(fetch: PageFetcher, opts: Options, state: SourceState, items: list[Item]) -> list[Item]:
     """Fetch each new item's page once for its body; known items come back with text None.
 
     A listing title cut with an ellipsis is replaced by the item page's own title when the page

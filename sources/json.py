@@ -29,9 +29,9 @@ from sources.dates import parse_date
 from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 KIND = "json"
 FIELD_KEYS = ("id", "title", "url", "body", "date", "author")
@@ -215,7 +215,7 @@ def make_options(src: SourceConfig) -> Options:
 
 # ---------------------------------------------------------------- parsing
 
-async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
+async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """Fetch the API document (conditionally) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
     return await off_loop(page, parse, opts)

@@ -28,9 +28,9 @@ from sources.dates import parse_date
 from sources.pagechecks import load_json
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 KIND = "pastebin"
 REFUSED = "pastebin scraping API refused this IP: it must be whitelisted (Pastebin PRO)"
@@ -96,7 +96,7 @@ def _paste(record: Any, page: Page, opts: Options) -> Item | None:
                 body_url=item_url(opts, key))
 
 
-async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
+async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """The listing, then the text of each paste the store does not know yet."""
     page = await fetch.get(opts.url, conditional=True)
     items = await off_loop(page, parse, opts)

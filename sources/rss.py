@@ -27,9 +27,9 @@ from sources.dates import parse_date
 from sources.pagechecks import check_challenge, looks_like_html
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 KIND = "rss"
 NOT_A_FEED = "not an RSS or Atom feed"
@@ -55,7 +55,7 @@ def make_options(src: SourceConfig) -> Options:
     return Options(source=src.name, url=src.url)
 
 
-async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
+async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """Fetch the feed (conditionally: feeds are polled often and rarely change) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
     return await off_loop(page, parse, opts)

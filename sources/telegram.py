@@ -33,9 +33,9 @@ from sources.dates import parse_date
 from sources.pagechecks import check_challenge
 
 if TYPE_CHECKING:
-    from monitor.fetch import Fetcher, Page
+    from monitor.fetch import Page
     from monitor.sourceconfig import SourceConfig
-    from sources.contract import SourceState
+    from sources.contract import PageFetcher, SourceState
 
 KIND = "telegram"
 TITLE_LIMIT = 120
@@ -183,7 +183,7 @@ def _message(node: LexborNode, opts: Options) -> Item | None:
 
 # ---------------------------------------------------------------- collecting
 
-async def collect(fetch: Fetcher, opts: Options, state: SourceState) -> list[Item]:
+async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """The latest page, then older pages (``?before=``) until the last known message, at most ``pages``."""
     page = await fetch.get(opts.url, conditional=True)
     preview = await off_loop(page, parse_preview, opts)

@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.alerts.compose import Message, compose
 from monitor.alerts.console import Sender
@@ -51,6 +51,9 @@ from monitor.config import TelegramConfig
 from monitor.errors import DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited, DeliveryRefused
 from monitor.records import OutboxRow, SendClaim
 from monitor.sendclaims import claim_owner
+
+if TYPE_CHECKING:
+    from monitor.store.asyncstore import AsyncStore
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +92,9 @@ class _Outcome(enum.Enum):
 
 class Dispatcher:
     """Sends due outbox rows through ``sender``; ``store`` is an AsyncStore (or any object with its
-    outbox methods as coroutines). ``clock`` and ``sleep`` are injectable for tests."""
+    outbox methods as coroutines, as the tests give). ``clock`` and ``sleep`` are injectable for tests."""
 
-    def __init__(self, store: Any, sender: Sender, telegram_config: TelegramConfig, *,
+    def __init__(self, store: AsyncStore, sender: Sender, telegram_config: TelegramConfig, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: random.Random | None = None, mask: bool = True) -> None:
@@ -320,7 +323,7 @@ class Dispatcher:
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` failed ones: 5 s doubling, capped at 15 min,
         with +/-20 % jitter so many pending rows do not retry in lockstep."""
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(max(attempts, 0), 20))
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(max(attempts, 0), 20))
         return min(BACKOFF_CAP, delay * self._rng.uniform(0.8, 1.2))
 
     async def _retry(self, rows: Sequence[OutboxRow], reason: str) -> float:

@@ -8,6 +8,7 @@ so a future field that forgets its budget still cannot break it.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
@@ -318,7 +319,7 @@ def pack_digest(items: Sequence[Sequence[HitView]], *, mask: bool = True) -> lis
     for index, hits in enumerate(items):
         if not hits:
             continue
-        block = _fit(lambda b, hits=hits: _digest_block(hits, b, mask), DIGEST_BUDGET, block_limit)
+        block = _fit(functools.partial(_digest_block, hits, mask=mask), DIGEST_BUDGET, block_limit)
         blocks.append((index, block, utf16_len(visible_text(block))))
     groups: list[list[tuple[int, str, int]]] = []
     used = MAX_MESSAGE  # forces a first group
