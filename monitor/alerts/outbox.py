@@ -40,7 +40,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from monitor.alerts.compose import Message, compose
 from monitor.alerts.console import Sender
@@ -51,9 +51,6 @@ from monitor.config import TelegramConfig
 from monitor.errors import DeliveryBadMarkup, DeliveryChatMigrated, DeliveryError, DeliveryRateLimited, DeliveryRefused
 from monitor.records import OutboxRow, SendClaim
 from monitor.sendclaims import claim_owner
-
-if TYPE_CHECKING:
-    from monitor.store.asyncstore import AsyncStore
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +89,9 @@ class _Outcome(enum.Enum):
 
 class Dispatcher:
     """Sends due outbox rows through ``sender``; ``store`` is an AsyncStore (or any object with its
-    outbox methods as coroutines, as the tests give). ``clock`` and ``sleep`` are injectable for tests."""
+    outbox methods as coroutines). ``clock`` and ``sleep`` are injectable for tests."""
 
-    def __init__(self, store: AsyncStore, sender: Sender, telegram_config: TelegramConfig, *,
+    def __init__(self, store: Any, sender: Sender, telegram_config: TelegramConfig, *,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rng: random.Random | None = None, mask: bool = True) -> None:
@@ -310,15 +307,15 @@ class Dispatcher:
         """Ask the store for the message's rows and a send slot under the shared rate limits."""
         ids = [row.id for row in message.rows]
         if self._local:          # the console: claims only, no Telegram limits
-            return await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE)
+            return cast(SendClaim, await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE))
         group = target is not None and is_group(target)
 
         def ready(everyone: list[datetime], mine: list[datetime]) -> datetime:
             shared = Window(everyone=[ts(t) for t in everyone], chats={message.chat: [ts(t) for t in mine]})
             return dt(shared.ready_at(message.chat, group, now))
 
-        return await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE,
-                                           pause_key=PAUSE_KEY, ready=ready)
+        return cast(SendClaim, await self.store.claim_send(ids, self.owner, message.chat, dt(now), lease=LEASE,
+                                                           pause_key=PAUSE_KEY, ready=ready))
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` failed ones: 5 s doubling, capped at 15 min,
