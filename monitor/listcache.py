@@ -17,19 +17,17 @@ import logging
 import marshal
 import os
 import pickle
-import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from monitor.cachedir import write_atomically
 from monitor.config import WatchEntry
 
 log = logging.getLogger("leakmon.match")
 
 _SUFFIX = ".list"
 _FORMAT = b"leakmon-list-1"
-_MAX_AGE = 30 * 86400
 
 
 def list_key(watches: Sequence[WatchEntry], *parts: str) -> str:
@@ -64,19 +62,5 @@ def load(cache_dir: Path, key: str) -> dict[str, Any] | None:
 
 def save(cache_dir: Path, key: str, state: dict[str, Any]) -> None:
     """Write atomically; prune files unused for 30 days; never fatal."""
-    path = cache_dir / (key + _SUFFIX)
-    tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(pickle.dumps({**state, "format": _FORMAT}, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(tmp, path)
-        cutoff = time.time() - _MAX_AGE
-        for old in cache_dir.glob("*" + _SUFFIX):
-            if old.stat().st_mtime < cutoff:
-                old.unlink(missing_ok=True)
-    except OSError as exc:
-        log.warning("cannot cache the compiled watch list in %s: %s", cache_dir, exc.strerror or exc)
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+    blob = pickle.dumps({**state, "format": _FORMAT}, protocol=pickle.HIGHEST_PROTOCOL)
+    write_atomically(cache_dir / (key + _SUFFIX), blob, prune=True)

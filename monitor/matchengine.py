@@ -12,7 +12,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 import zlib
 from array import array
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ from typing import Any
 
 import ahocorasick
 
+from monitor.cachedir import write_atomically
 from monitor.normalize import WordForm, fold, fold_strict, match_forms
 
 log = logging.getLogger("leakmon.match")
@@ -39,7 +39,6 @@ CACHE_MIN_KEYS = 50_000
 #: 16 buckets of 14,000 (measured), for a longer first compile (cached afterwards).
 BUCKET_KEYS = 1 << 16
 #: Cached databases unused for this long are deleted when a new one is written.
-_CACHE_MAX_AGE = 30 * 86400
 _CACHE_SUFFIX = ".hsdb"
 
 # A use of a key by an entry, packed in one int so 250,000 of them cost 2 MB, not 30 MB of tuples.
@@ -202,22 +201,7 @@ class HyperscanEngine:
 
     def _save(self, cache_dir: Path, digest: str, db: Any) -> None:
         """Write atomically (a crash leaves no torn file under the final name); never fatal."""
-        path = cache_dir / (digest + _CACHE_SUFFIX)
-        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            cache_dir.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(hyperscan_module().dumpb(db))
-            os.replace(tmp, path)
-            cutoff = time.time() - _CACHE_MAX_AGE
-            for old in cache_dir.glob("*" + _CACHE_SUFFIX):
-                if old.stat().st_mtime < cutoff:
-                    old.unlink(missing_ok=True)
-        except OSError as exc:
-            log.warning("cannot cache the compiled watch list in %s: %s", cache_dir, exc.strerror or exc)
-            try:
-                tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
+        write_atomically(cache_dir / (digest + _CACHE_SUFFIX), hyperscan_module().dumpb(db), prune=True)
 
     def _scratches(self) -> list[Any]:
         # A hyperscan scratch serves one scan at a time: one set per thread (polls match in

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
-import threading
 from pathlib import Path
 from typing import Any
 
-from monitor.cachedir import default_cache_dir
+from monitor.cachedir import default_cache_dir, write_atomically
 
 _SUFFIX = ".rows"
 _FORMAT = "leakmon-rows-1"
@@ -51,13 +49,4 @@ def save(path: Path, spec: Any, rows: list[tuple[str, tuple[str, ...]]]) -> None
     cached = _file(path, spec)
     if cached is None:
         return
-    tmp = cached.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(marshal.dumps(rows))
-        os.replace(tmp, cached)
-    except OSError:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+    write_atomically(cached, marshal.dumps(rows))
