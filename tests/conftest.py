@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+import monitor.matchengine as engine_module
 from tests.fakebot import FakeBot
 from tests.loopback import LoopbackSite
 
@@ -36,3 +38,16 @@ def bot(request: pytest.FixtureRequest) -> Iterator[FakeBot]:
     server = FakeBot(token=token) if token else FakeBot()
     yield server
     server.close()
+
+
+ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
+    not engine_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """Run the test once per matching engine: hyperscan for every list (when installed), then pyahocorasick.
+    The switch is the engine module's own threshold, the one the matcher reads at build time."""
+    monkeypatch.setattr(engine_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path / "cache"))
+    return str(request.param)

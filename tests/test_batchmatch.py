@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import monitor.match as match_module
 from monitor.batchmatch import _separator, match_many
 from monitor.config import WatchEntry
 from monitor.match import Matcher
-
-ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
-    not match_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
-
-
-@pytest.fixture(params=ENGINES)
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    monkeypatch.setattr(match_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
-    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path / "cache"))
-    return request.param
-
 
 WATCHES = [
     WatchEntry(name="HSJ", terms=("Hôpital Saint-Joseph", "hsj.fr")),

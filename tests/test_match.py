@@ -18,16 +18,7 @@ from monitor.match import Matcher
 from monitor.normalize import WordForm, fold, match_form
 from monitor.records import Hit
 
-ENGINES = ["ahocorasick", pytest.param("hyperscan", marks=pytest.mark.skipif(
-    not match_module.hyperscan_available(), reason="hyperscan is not installed (optional engine)"))]
-
-
-@pytest.fixture(autouse=True, params=ENGINES)
-def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
-    """Every test of this file runs on both engines: "auto" is steered to one of them."""
-    monkeypatch.setattr(engine_module, "HYPERSCAN_MIN_KEYS", 0 if request.param == "hyperscan" else 1 << 62)
-    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path))
-    return request.param
+pytestmark = pytest.mark.usefixtures("engine")
 
 
 def entry(name: str, *terms: str, **kw: object) -> WatchEntry:
