@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,6 +83,29 @@ class Page:
 
 # ---------------------------------------------------------------- the shared network
 
+class _DirectTransport(httpx.AsyncBaseTransport):
+    """Direct connections (no proxy): plain-HTTP requests never use TLS, so loading the CA bundle
+    (~0.1 s at every start) waits for the first https request. Certificates are verified exactly
+    as by httpx's default transport; the plain-HTTP transport holds a context that trusts no
+    certificate at all, in case anything ever asked it for TLS."""
+
+    def __init__(self) -> None:
+        self._plain = httpx.AsyncHTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT), trust_env=False)
+        self._tls: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "http":
+            return await self._plain.handle_async_request(request)
+        if self._tls is None:
+            self._tls = httpx.AsyncHTTPTransport(trust_env=False)      # verify=True: the CA bundle
+        return await self._tls.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._plain.aclose()
+        if self._tls is not None:
+            await self._tls.aclose()
+
+
 class Network:
     """Shared by all sources: concurrency limit, per-host delay, one httpx client per proxy."""
 
@@ -117,6 +141,7 @@ class Network:
             try:
                 client = httpx.AsyncClient(
                     proxy=proxy,
+                    transport=_DirectTransport() if proxy is None else None,
                     trust_env=False,            # HTTP_PROXY / ALL_PROXY / NO_PROXY never reroute
                     follow_redirects=False,     # we follow redirects ourselves, origin-checked
                     headers={"User-Agent": self.config.user_agent},

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sources
@@ -20,7 +20,7 @@ from monitor.errors import FetchError, LeakmonError, NotModified, ParseError
 from monitor.evidence import RecordingFetcher, pages_for_items
 from monitor.fetch import Network, redact
 from monitor.match import Matcher
-from monitor.records import Hit, Item, PollRecord, SaveResult
+from monitor.records import Hit, Item, PollRecord, SaveResult, SourceStatus
 from monitor.repair import repair_item
 from monitor.store import AsyncStore
 
@@ -36,6 +36,15 @@ class Engine:
     store: AsyncStore
     matcher: Matcher
     watches: Mapping[str, WatchEntry]
+    # Read ahead by prime() for the next poll of each source (taken once, then read per poll).
+    statuses: dict[str, SourceStatus | None] = field(default_factory=dict)
+
+    async def prime(self, sources: Sequence[SourceConfig]) -> None:
+        """Before polling many sources at once: their state and remembered validators in two reads,
+        not two per source (which would all queue in the store's thread before the first request)."""
+        names = [src.name for src in sources]
+        self.statuses.update(await self.store.source_statuses(names))
+        await self.network.validator_cache.prime(names, self.store)
 
     @classmethod
     def build_matcher(cls, config: Config) -> tuple[Matcher, dict[str, WatchEntry]]:
@@ -89,7 +98,7 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
     started = datetime.now(UTC)
     t0 = time.monotonic()
     store = engine.store
-    status = await store.source_status(src.name)
+    status = engine.statuses.pop(src.name) if src.name in engine.statuses else await store.source_status(src.name)
     state = sources.SourceState(
         name=src.name,
         known=lambda ids: store.known_ids(src.name, list(ids)),

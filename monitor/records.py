@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from monitor.triage import Triage
+if TYPE_CHECKING:
+    from monitor.triage import Triage
 
 
 @dataclass(frozen=True)

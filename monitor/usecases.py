@@ -65,6 +65,7 @@ async def once(config: Config, selected: Sequence[SourceConfig], deliver_timeout
     async with engine(config) as eng:
         # entries added or changed since the last run (of once or run) are retro-hunted first
         await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
+        await eng.prime(selected)
         reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)

@@ -85,6 +85,7 @@ class AsyncStore:
     mutes = _offload(Store.mutes)
     # queries, meta, retention
     source_status = _offload(Store.source_status)
+    source_statuses = _offload(Store.source_statuses)
     all_status = _offload(Store.all_status)
     hits = _offload(Store.hits)
     search = _offload(Store.search)
@@ -92,6 +93,7 @@ class AsyncStore:
     evidence = _offload(Store.evidence)
     integrity_check = _offload(Store.integrity_check)
     get_meta = _offload(Store.get_meta)
+    get_metas = _offload(Store.get_metas)
     set_meta = _offload(Store.set_meta)
     watch_prints = _offload(Store.watch_prints)
     record_watch_prints = _offload(Store.record_watch_prints)

@@ -10,13 +10,14 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from monitor.errors import StoreError
 from monitor.records import HitView, Item
 from monitor.triage import Triage
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 CHUNK = 500                          # keys per "IN (...)" query, well under SQLite's variable limit
 

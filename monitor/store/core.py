@@ -7,8 +7,8 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import datetime
-
-import sqlite_utils
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from monitor.errors import StoreError
 from monitor.store.base import utc_now
@@ -18,6 +18,9 @@ from monitor.store.outbox import OutboxMixin
 from monitor.store.queries import QueriesMixin
 from monitor.store.retention import RetentionMixin
 from monitor.store.schema import BUSY_TIMEOUT_MS, is_current, prepare, upgrade
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 
 class Store(IngestMixin, OutboxMixin, QueriesMixin, MetaMixin, RetentionMixin):
@@ -67,13 +70,22 @@ class Store(IngestMixin, OutboxMixin, QueriesMixin, MetaMixin, RetentionMixin):
     def _setup(self) -> None:
         conn = self._conn
         app_id = prepare(conn, self.path)
-        self.db = sqlite_utils.Database(conn, execute_plugins=False)
         if self._read_only and is_current(conn, app_id):
             # A WAL reader never waits for a writer; query_only makes sure nothing here writes.
             conn.execute("PRAGMA query_only = ON")
             return
         with self._write():
-            upgrade(conn, self.db, self.path)
+            # read again under the lock: another process may have created the schema meanwhile
+            if not is_current(conn, conn.execute("PRAGMA application_id").fetchone()[0]):
+                upgrade(conn, self.db, self.path)
+
+    @cached_property
+    def db(self) -> sqlite_utils.Database:  # type: ignore[override]
+        """sqlite-utils over the connection, made when first needed (schema creation, search):
+        importing it costs ~0.1 s that a poll does not need to pay."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self._conn, execute_plugins=False)
 
     def close(self) -> None:
         """Close the connection (idempotent). Later calls raise StoreError."""

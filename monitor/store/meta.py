@@ -3,9 +3,9 @@ and the watch-list fingerprints kept in it ("watch-print:<entry name>")."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from monitor.store.base import StoreBase, guarded, ts
+from monitor.store.base import StoreBase, chunks, guarded, marks, ts
 
 _PRINT_PREFIX, _PRINT_END = "watch-print:", "watch-print;"   # meta keys of watch fingerprints (";" follows ":")
 _PRINTS_RECORDED = "watch-prints-recorded"
@@ -21,6 +21,15 @@ class MetaMixin(StoreBase):
         value: str | None = None if row is None else row[0]
         return value
 
+    @guarded("get meta")
+    def get_metas(self, keys: Sequence[str]) -> dict[str, str]:
+        """The stored values of these keys (unset ones are left out), in one read."""
+        found: dict[str, str] = {}
+        for part in chunks(list(dict.fromkeys(keys))):
+            found.update(self._conn.execute(f"SELECT key, value FROM meta WHERE key IN ({marks(len(part))})",
+                                            part).fetchall())
+        return found
+
     @guarded("set meta")
     def set_meta(self, key: str, value: str | None) -> None:
         """Set a value; None deletes the key."""
@@ -28,7 +37,8 @@ class MetaMixin(StoreBase):
             if value is None:
                 conn.execute("DELETE FROM meta WHERE key = ?", (key,))
             else:
-                self.db.table("meta").upsert({"key": key, "value": value}, pk="key")
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     @guarded("watch prints")
     def watch_prints(self) -> dict[str, str] | None:

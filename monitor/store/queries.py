@@ -12,7 +12,7 @@ from typing import Any
 from monitor.errors import StoreError
 from monitor.evidence import PageRecord
 from monitor.records import HitView, Item, PollRecord, SourceStatus
-from monitor.store.base import HIT_COLUMNS, StoreBase, guarded, hit_view_of, item_of, req_dt, to_dt, ts
+from monitor.store.base import HIT_COLUMNS, StoreBase, chunks, guarded, hit_view_of, item_of, marks, req_dt, to_dt, ts
 from monitor.store.retention import evidence_of_hit
 
 
@@ -44,6 +44,20 @@ class QueriesMixin(StoreBase):
         if state is None and not seen:
             return None
         return self._status(source, state, seen)
+
+    @guarded("source status")
+    def source_statuses(self, names: Sequence[str]) -> dict[str, SourceStatus | None]:
+        """:meth:`source_status` of each name, in one read (a poll of every source starts with it)."""
+        out: dict[str, SourceStatus | None] = {}
+        for part in chunks(list(dict.fromkeys(names))):
+            where = f"WHERE source IN ({marks(len(part))})"
+            states = self._state_rows(where, part)
+            seen = dict(self._conn.execute(f"SELECT source, count(*) FROM items {where} GROUP BY source",
+                                           part).fetchall())
+            for name in part:
+                state, count = states.get(name), seen.get(name, 0)
+                out[name] = None if state is None and not count else self._status(name, state, count)
+        return out
 
     @guarded("status")
     def all_status(self, names: Sequence[str] | None = None) -> list[SourceStatus]:

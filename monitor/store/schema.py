@@ -6,11 +6,13 @@ Runs inside the opening ``BEGIN IMMEDIATE``, so two processes opening one new fi
 from __future__ import annotations
 
 import sqlite3
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from monitor.errors import StoreError
 from monitor.store.retention import migrate_privacy
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 SCHEMA_VERSION = 4
 APPLICATION_ID = 0x4C4B4D4E          # "LKMN": marks the file as a leakmon database
