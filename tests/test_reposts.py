@@ -250,7 +250,7 @@ def test_a_schema_1_database_is_migrated_in_place(tmp_path: Path) -> None:
     clock = Clock()
     store = Store(tmp_path / "old.db", clock=clock)
     try:
-        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store._conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         save(store, "forum-a", "1", TITLE)
         save(store, "forum-b", "2", TITLE)
         assert [h.repost_of for h in store.hits()] == [store.hits()[1].id, None]

@@ -37,6 +37,7 @@ Schema (``PRAGMA user_version`` = :data:`SCHEMA_VERSION`, ``PRAGMA application_i
     polls         id, source, started, duration, ok, error, items, new_items, hits
     meta          key, value (also the watch-list fingerprints: "watch-print:<entry name>")
     (v4)          items.triage, items.erased, hits.snippet, evidence: see monitor.store.retention
+    (v5)          the FTS update trigger fires on updates of title or text only
 
 Reposts (v2): a hit that reposts an earlier one (:mod:`monitor.reposts`) joins that hit's group
 (``repost_of`` = the group's first hit) and queues a short "repost" row instead of a full alert;
