@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from monitor.normalize import match_form
@@ -63,18 +63,22 @@ class EarlierHit:
     title: str | None
 
 
-def group_of(key: str, candidates: Iterable[EarlierHit]) -> tuple[int, int | None] | None:
+def group_of(key: str, candidates: Iterable[EarlierHit],
+             key_of: Callable[[str | None], str] | None = None) -> tuple[int, int | None] | None:
     """The group a new hit whose item's title has :func:`title_key` ``key`` joins, or None.
 
     Among the candidates with a near-identical title, the oldest group wins (the smallest first
     hit id). Returns (first hit of the group, its item pk), the item pk None when the matching
-    candidate is itself a repost (the caller looks the first hit's item up).
+    candidate is itself a repost (the caller looks the first hit's item up). ``key_of`` gives
+    a candidate title's :func:`title_key` (a caller that compares many hits against the same
+    candidates passes a cached one).
     """
+    key_of = key_of or title_key
     if not long_enough(key):
         return None
     best: tuple[int, int | None] | None = None
     for hit in candidates:
-        if near_identical(key, title_key(hit.title)):
+        if near_identical(key, key_of(hit.title)):
             first = hit.repost_of if hit.repost_of is not None else hit.id
             if best is None or first < best[0]:
                 best = (first, hit.item_pk if hit.repost_of is None else None)

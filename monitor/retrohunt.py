@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
+from monitor.hitprep import Prepared, prepare
 from monitor.match import Matcher
 from monitor.records import Hit, Item
 
@@ -23,13 +24,21 @@ class RetrohuntResult:
     new_hits: int
 
 
-def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> dict[tuple[str, str], list[Hit]]:
+Found = dict[tuple[str, str], list[Hit]]
+
+
+def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> tuple[Found, dict[tuple[str, str], Prepared]]:
+    """The hits of a batch of posts by (source, item_id), and the triage and snippets of each post
+    that hits: computed here, outside the store's write transaction (the store checks that the
+    post is still what they were computed from)."""
     # One fold and one automaton pass for the whole batch (monitor.batchmatch), same hits.
-    found: dict[tuple[str, str], list[Hit]] = {}
+    found: Found = {}
+    prepared: dict[tuple[str, str], Prepared] = {}
     for item, hits in zip(batch, match_many(matcher, [(item.title, item.text) for item in batch])):
         if hits:
             found[(item.source, item.item_id)] = hits
-    return found
+            prepared[(item.source, item.item_id)] = prepare(item.title, item.text, hits)
+    return found, prepared
 
 
 async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
@@ -46,9 +55,9 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
     total = await store.count_posts(since)
     done = new_hits = 0
     async for batch in store.iter_posts(since):
-        found = await asyncio.get_running_loop().run_in_executor(None, _match_batch, matcher, batch)
+        found, prepared = await asyncio.get_running_loop().run_in_executor(None, _match_batch, matcher, batch)
         if found:
-            new_hits += await store.save_retro_hits(found, by_name)
+            new_hits += await store.save_retro_hits(found, by_name, prepared)
         done += len(batch)
         if progress:
             progress(done, total)

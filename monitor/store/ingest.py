@@ -3,25 +3,23 @@ alert rows, evidence, the poll log row, the source state and its health message.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.evidence import PageRecord
 from monitor.health import HealthState, transition
-from monitor.privacy import could_hold_personal_data, masked_snippet
+from monitor.hitprep import Prepared
 from monitor.records import Hit, Item, PollRecord, SaveResult, is_cut_of
-from monitor.reposts import REPOST_CANDIDATES, REPOST_WINDOW_DAYS, EarlierHit, group_of, long_enough, title_key
-from monitor.routing import Route, outbox_row, routes
-from monitor.store.base import ITEM_COLUMNS, StoreBase, chunks, dumps, guarded, item_of, marks, opt_ts, req_dt, ts
+from monitor.store.base import ITEM_COLUMNS, guarded, item_of, opt_ts, ts
+from monitor.store.hits import HitsMixin
 from monitor.store.retention import save_evidence
-from monitor.triage import Triage, assess
+from monitor.triage import assess
 
 log = logging.getLogger("monitor.store")
 
@@ -55,7 +53,7 @@ def _changed(item: Item, title: str | None, text: str | None, erased: bool = Fal
     return not same_title or (item.text is not None and not erased and item.text != text)
 
 
-class IngestMixin(StoreBase):
+class IngestMixin(HitsMixin):
     """Writes of polls and retro-hunts (see :class:`monitor.store.Store`)."""
 
     @guarded("known ids")
@@ -143,100 +141,6 @@ class IngestMixin(StoreBase):
         return SaveResult(new_items=len(new_rows), changed_items=len(changed_rows), new_hits=new_hits,
                           alerts=alerts, health_event=health_event)
 
-    def _insert_hits(self, pairs: Sequence[tuple[int, Hit]], watches: Mapping[str, WatchEntry], *,
-                     retro: bool, now: str) -> tuple[int, int]:
-        """Insert the hits an item did not have (by (item, watch)); queue their outbox rows as
-        :mod:`monitor.routing` says (repost groups from :mod:`monitor.reposts`). Returns (new hits,
-        outbox rows)."""
-        conn = self._conn
-        item_pks = list(dict.fromkeys(pk for pk, _ in pairs))
-        existing: set[tuple[int, str]] = set()
-        for part in chunks(item_pks):
-            existing.update(conn.execute(
-                f"SELECT item_pk, watch FROM hits WHERE item_pk IN ({marks(len(part))})", part).fetchall())
-        muted = set(conn.execute("SELECT chat, watch FROM mutes WHERE until > ?", (now,)).fetchall()) \
-            if pairs else set()
-        titles: dict[int, str] = {}
-        triages: dict[int, tuple[Triage, str, str]] = {}
-        maskable: dict[tuple[int, str], bool] = {}    # (item, field) -> may hold personal data
-        found: dict[Route, list[int]] = {}
-        group_items: dict[int, int] = {}           # first hit -> its item pk
-        new_hits = 0
-        for pk, hit in pairs:
-            if (pk, hit.watch) in existing:
-                continue
-            existing.add((pk, hit.watch))
-            watch = watches.get(hit.watch)
-            if watch is None:
-                log.warning("hit for watch entry %r that is not configured: stored, not alerted", hit.watch)
-            if pk not in triages:
-                triages[pk] = self._triage(pk)
-                titles[pk] = title_key(triages[pk][1])     # the same row's title (None and "" fold alike)
-            triage, title, text = triages[pk]
-            severity = triage.severity(watch.severity if watch else "medium")
-            shown = text if hit.field == "text" else title
-            if (pk, hit.field) not in maskable:
-                maskable[(pk, hit.field)] = could_hold_personal_data(shown)
-            snippet = masked_snippet(shown, hit.start, hit.end, hit.terms, mask=maskable[(pk, hit.field)])
-            first = self._repost_of(pk, hit.watch, titles[pk], now)
-            if first is not None:
-                group_items[first[0]] = first[1]
-            cur = conn.execute(
-                "INSERT OR IGNORE INTO hits (item_pk, watch, kind, severity, terms, field, start_pos, end_pos, "
-                "retro, first_seen, false_positive, repost_of, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-                (pk, hit.watch, watch.kind if watch else "other", severity,
-                 json.dumps(list(hit.terms), ensure_ascii=False), hit.field, hit.start, hit.end,
-                 int(retro), now, first[0] if first else None, snippet))
-            if cur.rowcount != 1:
-                continue
-            new_hits += 1
-            for route in routes(pk, hit.watch, watch.chats if watch else (), first[0] if first else None, muted):
-                found.setdefault(route, []).append(cur.lastrowid)  # type: ignore[arg-type]
-        rows = []
-        for route, ids in found.items():
-            first_item = group_items[route.first_hit] if route.first_hit is not None else None
-            kind, state, payload = outbox_row(route, retro=retro, first_item_pk=first_item)
-            rows.append((route.chat, kind, route.item_pk, json.dumps(ids), dumps(payload), state, now, 0, now))
-        conn.executemany(
-            "INSERT INTO outbox (chat, kind, item_pk, hit_ids, payload, state, created, attempts, next_attempt) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        return new_hits, len(rows)
-
-    def _triage(self, pk: int) -> tuple[Triage, str, str]:
-        """(triage, title, text) of an item about to get a hit: the stored triage, or computed now
-        and stored (once per item; a changed text clears it), so alert, hits and exports agree."""
-        row = self._conn.execute("SELECT title, text, triage FROM items WHERE id = ?", (pk,)).fetchone()
-        title, text, stored = (row[0] or "", row[1] or "", row[2]) if row else ("", "", None)
-        triage = Triage.from_json(stored)
-        if triage is None:
-            triage = assess(title, text)
-            self._conn.execute("UPDATE items SET triage = ? WHERE id = ?", (triage.to_json(), pk))
-        return triage, title, text
-
-    def _repost_of(self, pk: int, watch: str, key: str, now: str) -> tuple[int, int] | None:
-        """(first hit, its item pk) of the group an item's new hit for ``watch`` joins, or None.
-
-        Candidates: the newest hits of the same watch entry first seen in the repost window, on
-        other items (another source, or the same source under another id).
-        """
-        if not long_enough(key):
-            return None
-        since = ts(req_dt(now) - timedelta(days=REPOST_WINDOW_DAYS))
-        cur = self._conn.execute(
-            "SELECT h.id, h.repost_of, h.item_pk, i.title FROM hits h JOIN items i ON i.id = h.item_pk "
-            "WHERE h.watch = ? AND h.first_seen >= ? AND h.item_pk != ? ORDER BY h.first_seen DESC, h.id DESC "
-            "LIMIT ?", (watch, since, pk, REPOST_CANDIDATES))
-        best = group_of(key, (EarlierHit(*row) for row in cur.fetchall()))
-        if best is None:
-            return None
-        first, item_pk = best
-        if item_pk is None:
-            row = self._conn.execute("SELECT item_pk FROM hits WHERE id = ?", (first,)).fetchone()
-            if row is None:
-                return None
-            item_pk = row[0]
-        return first, item_pk
-
     def _record_poll(self, poll: PollRecord, items: Sequence[Item], new_items: int, new_hits: int, now: str,
                      *, failure_threshold: int, health_chats: Sequence[str]) -> str | None:
         """Poll log row, source state and health transition (inside the caller's transaction)."""
@@ -301,19 +205,26 @@ class IngestMixin(StoreBase):
 
     @guarded("save retro hits")
     def save_retro_hits(self, hits: Mapping[tuple[str, str], Sequence[Hit]],
-                        watches: Mapping[str, WatchEntry]) -> int:
+                        watches: Mapping[str, WatchEntry],
+                        prepared: Mapping[tuple[str, str], Prepared] | None = None) -> int:
         """Store retro-hunt hits keyed by (source, item_id), marked retro, with their alert rows
-        (as in save_poll), in one transaction. Returns how many hits were new."""
+        (as in save_poll), in one transaction. ``prepared`` (same keys): the posts' triage and
+        snippets computed before (:func:`monitor.hitprep.prepare`), used where the stored post is
+        still what they were computed from. Returns how many hits were new."""
         now = ts(self._now())
         by_source: dict[str, list[str]] = {}
         for source, item_id in hits:
             by_source.setdefault(source, []).append(item_id)
         with self._write():
             pairs: list[tuple[int, Hit]] = []
+            ready: dict[int, Prepared] = {}
             for source, ids in by_source.items():
                 pks = self._lookup(source, ids)
                 for item_id in ids:
                     if item_id in pks:
-                        pairs.extend((pks[item_id][0], h) for h in hits[(source, item_id)])
-            new_hits, _ = self._insert_hits(pairs, watches, retro=True, now=now)
+                        pk = pks[item_id][0]
+                        pairs.extend((pk, h) for h in hits[(source, item_id)])
+                        if prepared and (source, item_id) in prepared:
+                            ready[pk] = prepared[(source, item_id)]
+            new_hits, _ = self._insert_hits(pairs, watches, retro=True, now=now, prepared=ready)
         return new_hits

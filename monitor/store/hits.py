@@ -1,0 +1,220 @@
+"""Storing new hits (of a poll or a retro-hunt) with their triage, snippets, repost groups and
+outbox rows, inside the caller's write transaction.
+
+The work is done per batch, not per hit: the posts' rows are read in one query per 500 posts,
+each post's triage and snippets are computed once (or taken from a :class:`monitor.hitprep.Prepared`
+computed before the transaction), the repost candidates of each watch entry are read once and
+kept up to date in memory as the batch's hits join them, and the hits, triages and outbox rows
+are written with one ``executemany`` each. What is stored is what storing the hits one by one
+stores (same ids, snippets, triage, groups and rows; tested against that per-hit path).
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import timedelta
+
+from monitor.config import WatchEntry
+from monitor.hitprep import Prepared, Snippets
+from monitor.records import Hit
+from monitor.reposts import REPOST_CANDIDATES, REPOST_WINDOW_DAYS, EarlierHit, group_of, long_enough, title_key
+from monitor.routing import Route, outbox_row, routes
+from monitor.store.base import StoreBase, chunks, dumps, marks, req_dt, ts
+from monitor.triage import Triage, assess
+
+log = logging.getLogger("monitor.store")
+
+
+class _Post:
+    """An item about to get new hits, as stored now: its title, text, triage and title key."""
+
+    __slots__ = ("_fresh", "_text", "_title", "key", "raw_title", "snippets", "triage")
+
+    def __init__(self, raw_title: str | None, title: str, text: str, triage: Triage,
+                 prepared: Prepared | None) -> None:
+        self.raw_title = raw_title
+        self.triage = triage
+        self.key = title_key(title)        # None and "" fold alike
+        self.snippets: Mapping[Hit, str] = prepared.snippets if prepared is not None else {}
+        self._fresh: Snippets | None = None
+        self._title, self._text = title, text
+
+    def snippet(self, hit: Hit) -> str:
+        found = self.snippets.get(hit)
+        if found is not None:
+            return found
+        if self._fresh is None:
+            self._fresh = Snippets(self._title, self._text)
+        return self._fresh.of(hit)
+
+
+class _Candidates:
+    """The repost candidates of each watch entry, read once per batch and kept in step in memory.
+
+    What one query per new hit would return: the newest :data:`REPOST_CANDIDATES` hits of the
+    entry first seen in the repost window, on other items, newest first (by first seen, then id).
+    The batch's own new hits join the lists as they are given ids. (An item has at most one hit
+    per entry and a new hit's (item, entry) is not stored yet, so "on other items" never drops a
+    stored row: reading the newest :data:`REPOST_CANDIDATES` rows of each entry is enough.)
+    """
+
+    def __init__(self, conn: sqlite3.Connection, watches: Iterable[str], now: str) -> None:
+        self._conn = conn
+        self._now = now
+        since = ts(req_dt(now) - timedelta(days=REPOST_WINDOW_DAYS))
+        # Each list in ascending (first_seen, id) order: new hits go in with insort.
+        self._lists: dict[str, list[tuple[str, int, EarlierHit]]] = {watch: [] for watch in watches}
+        # Most entries have few hits in the window (or none): their rows come in one query per 500
+        # entries; an entry with more than REPOST_CANDIDATES gets its own query with a LIMIT.
+        counts: dict[str, int] = {}
+        for part in chunks(list(self._lists)):
+            counts.update(conn.execute(
+                f"SELECT watch, count(*) FROM hits WHERE watch IN ({marks(len(part))}) AND first_seen >= ? "
+                "GROUP BY watch", (*part, since)).fetchall())
+        few = [watch for watch, n in counts.items() if n <= REPOST_CANDIDATES]
+        for part in chunks(few):
+            for row in conn.execute(
+                    f"SELECT h.watch, h.first_seen, h.id, h.repost_of, h.item_pk, i.title FROM hits h "
+                    f"JOIN items i ON i.id = h.item_pk WHERE h.watch IN ({marks(len(part))}) AND h.first_seen >= ?",
+                    (*part, since)):
+                self._lists[row[0]].append((row[1], row[2], EarlierHit(*row[2:])))
+        for watch, n in counts.items():
+            if n > REPOST_CANDIDATES:
+                self._lists[watch] = [(row[0], row[1], EarlierHit(*row[1:])) for row in conn.execute(
+                    "SELECT h.first_seen, h.id, h.repost_of, h.item_pk, i.title FROM hits h "
+                    "JOIN items i ON i.id = h.item_pk WHERE h.watch = ? AND h.first_seen >= ? "
+                    "ORDER BY h.first_seen DESC, h.id DESC LIMIT ?", (watch, since, REPOST_CANDIDATES))]
+        for rows in self._lists.values():
+            rows.sort(key=lambda row: (row[0], row[1]))
+        self._item_of: dict[int, int] = {}         # new hit id -> its item pk
+        self._keys: dict[str | None, str] = {}
+
+    def _key(self, title: str | None) -> str:
+        key = self._keys.get(title)
+        if key is None:
+            key = self._keys[title] = title_key(title)
+        return key
+
+    def _newest(self, watch: str, pk: int) -> Iterator[EarlierHit]:
+        taken = 0
+        for _, _, hit in reversed(self._lists.get(watch, ())):
+            if taken == REPOST_CANDIDATES:
+                return
+            if hit.item_pk != pk:
+                taken += 1
+                yield hit
+
+    def group(self, pk: int, watch: str, key: str) -> tuple[int, int] | None:
+        """(first hit, its item pk) of the group a new hit of ``watch`` on item ``pk`` joins, or None."""
+        if not long_enough(key):
+            return None
+        best = group_of(key, self._newest(watch, pk), key_of=self._key)
+        if best is None:
+            return None
+        first, item_pk = best
+        if item_pk is None:
+            item_pk = self._item_of.get(first)
+            if item_pk is None:
+                row = self._conn.execute("SELECT item_pk FROM hits WHERE id = ?", (first,)).fetchone()
+                if row is None:
+                    return None
+                item_pk = row[0]
+        return first, item_pk
+
+    def add(self, hit_id: int, pk: int, watch: str, repost_of: int | None, title: str | None) -> None:
+        """A new hit of this batch, first seen now: a candidate for the hits after it."""
+        self._item_of[hit_id] = pk
+        rows = self._lists.get(watch)
+        if rows is not None:
+            bisect.insort(rows, (self._now, hit_id, EarlierHit(hit_id, repost_of, pk, title)),
+                          key=lambda row: (row[0], row[1]))
+
+
+class HitsMixin(StoreBase):
+    """The hit-storing half of ingest (see :class:`monitor.store.Store`)."""
+
+    def _posts(self, pks: Sequence[int], prepared: Mapping[int, Prepared]) -> dict[int, _Post]:
+        """The items about to get hits, with their triage: the stored one, else the prepared one
+        (when prepared from the stored title and text), else computed now. Triages not stored
+        yet are stored (once per item; a changed text clears it), so alert, hits and exports agree."""
+        posts: dict[int, _Post] = {}
+        to_store: list[tuple[str, int]] = []
+        rows: dict[int, tuple[str | None, str | None, str | None]] = {}
+        for part in chunks(pks):
+            for pk, title, text, stored in self._conn.execute(
+                    f"SELECT id, title, text, triage FROM items WHERE id IN ({marks(len(part))})", part):
+                rows[pk] = (title, text, stored)
+        for pk in pks:
+            raw_title, raw_text, stored = rows.get(pk, (None, None, None))
+            title, text = raw_title or "", raw_text or ""
+            ready = prepared.get(pk)
+            if ready is not None and not ready.fits(title, text):
+                ready = None
+            triage = Triage.from_json(stored)
+            if triage is None:
+                triage = ready.triage if ready is not None else assess(title, text)
+                to_store.append((triage.to_json(), pk))
+            posts[pk] = _Post(raw_title, title, text, triage, ready)
+        self._conn.executemany("UPDATE items SET triage = ? WHERE id = ?", to_store)
+        return posts
+
+    def _insert_hits(self, pairs: Sequence[tuple[int, Hit]], watches: Mapping[str, WatchEntry], *,
+                     retro: bool, now: str, prepared: Mapping[int, Prepared] | None = None) -> tuple[int, int]:
+        """Insert the hits an item did not have (by (item, watch)); queue their outbox rows as
+        :mod:`monitor.routing` says (repost groups from :mod:`monitor.reposts`). ``prepared``
+        (item pk -> its triage and snippets computed before the transaction) spares computing
+        them here. Returns (new hits, outbox rows)."""
+        conn = self._conn
+        existing: set[tuple[int, str]] = set()
+        for part in chunks(list(dict.fromkeys(pk for pk, _ in pairs))):
+            existing.update(conn.execute(
+                f"SELECT item_pk, watch FROM hits WHERE item_pk IN ({marks(len(part))})", part).fetchall())
+        new: list[tuple[int, Hit]] = []
+        for pk, hit in pairs:
+            if (pk, hit.watch) not in existing:
+                existing.add((pk, hit.watch))
+                new.append((pk, hit))
+        if not new:
+            return 0, 0
+        muted = set(conn.execute("SELECT chat, watch FROM mutes WHERE until > ?", (now,)).fetchall())
+        posts = self._posts(list(dict.fromkeys(pk for pk, _ in new)), prepared or {})
+        candidates = _Candidates(conn, dict.fromkeys(h.watch for pk, h in new if long_enough(posts[pk].key)), now)
+        # Ids given here are those SQLite would give one insert at a time (the largest rowid plus one):
+        # the outbox rows name them before the single executemany.
+        next_id: int = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM hits").fetchone()[0]
+        rows = []
+        found: dict[Route, list[int]] = {}
+        group_items: dict[int, int] = {}           # first hit -> its item pk
+        for pk, hit in new:
+            watch = watches.get(hit.watch)
+            if watch is None:
+                log.warning("hit for watch entry %r that is not configured: stored, not alerted", hit.watch)
+            post = posts[pk]
+            first = candidates.group(pk, hit.watch, post.key)
+            if first is not None:
+                group_items[first[0]] = first[1]
+            hit_id, next_id = next_id, next_id + 1
+            rows.append((hit_id, pk, hit.watch, watch.kind if watch else "other",
+                         post.triage.severity(watch.severity if watch else "medium"),
+                         json.dumps(list(hit.terms), ensure_ascii=False), hit.field, hit.start, hit.end,
+                         int(retro), now, first[0] if first else None, post.snippet(hit)))
+            candidates.add(hit_id, pk, hit.watch, first[0] if first else None, post.raw_title)
+            for route in routes(pk, hit.watch, watch.chats if watch else (), first[0] if first else None, muted):
+                found.setdefault(route, []).append(hit_id)
+        conn.executemany(
+            "INSERT INTO hits (id, item_pk, watch, kind, severity, terms, field, start_pos, end_pos, "
+            "retro, first_seen, false_positive, repost_of, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+            rows)
+        outbox = []
+        for route, ids in found.items():
+            first_item = group_items[route.first_hit] if route.first_hit is not None else None
+            kind, state, payload = outbox_row(route, retro=retro, first_item_pk=first_item)
+            outbox.append((route.chat, kind, route.item_pk, json.dumps(ids), dumps(payload), state, now, 0, now))
+        conn.executemany(
+            "INSERT INTO outbox (chat, kind, item_pk, hit_ids, payload, state, created, attempts, next_attempt) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", outbox)
+        return len(rows), len(outbox)
