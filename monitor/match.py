@@ -38,6 +38,7 @@ import os
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,13 @@ ScanHit = tuple[str, str, int, int]
 #: Lists of this many phrases or more are also cached whole, as one file (monitor.listcache).
 LIST_CACHE_MIN_PHRASES = 50_000
 _BACKENDS = ("auto", "ahocorasick", "hyperscan")
+
+
+def _phrase_count(watches: Sequence[WatchEntry]) -> int:
+    """How many phrases (terms, excludes, requires) the automata get, counted in C."""
+    return (sum(map(len, map(attrgetter("terms"), watches))) + sum(map(len, map(attrgetter("exclude"), watches)))
+            + sum(map(len, map(attrgetter("requires"), watches))))
+
 
 class _DefaultCache:
     """Marker: the cache directory of :func:`default_cache_dir`."""
@@ -142,6 +150,29 @@ class Matcher:
         strict = Automaton(strict=True)
         self._regex: list[tuple[int, int, Any]] = []   # (entry, term index, RE2 pattern)
         for e, watch in enumerate(self.watches):
+            if not watch.regex:
+                continue
+            for i, pattern in enumerate(watch.regex):
+                try:
+                    compiled = compile_user_regex(pattern)
+                except UserRegexError as exc:
+                    raise ConfigError("watch list", f"{watch.name}: regex[{i}]",
+                                      f"{pattern!r} is not a valid regular expression: {exc}") from None
+                self._regex.append((e, len(watch.terms) + i, compiled))
+        # A big list compiled before loads from one cached file (monitor.listcache), without
+        # gathering its phrases first.
+        key = None
+        if (cache_dir is not None and backend != "ahocorasick" and hyperscan_module() is not None
+                and _phrase_count(self.watches) >= LIST_CACHE_MIN_PHRASES):
+            from monitor import listcache
+
+            key = listcache.list_key(self.watches, NORMALIZATION_VERSION, hyperscan_module().__version__, backend,
+                                     str(matchengine.BUCKET_KEYS), str(matchengine.HYPERSCAN_MIN_KEYS))
+            state = listcache.load(cache_dir, key)
+            if state is not None and self._restore(state, plain, strict):
+                self._automata = [a for a in (plain, strict) if a.active]
+                return
+        for e, watch in enumerate(self.watches):
             target = strict if watch.strict else plain
             # Automaton.add for all phrases of the entry at once: this loop runs 100,000 times
             # for a national watch list. Packed codes of consecutive indexes step by 4.
@@ -152,25 +183,6 @@ class Matcher:
                 for role, values in ((_EXCLUDE, watch.exclude), (_REQUIRE, watch.requires)):
                     target.phrases.extend(values)
                     target.codes.extend(range(base | role, (base | role) + 4 * len(values), 4))
-            for i, pattern in enumerate(watch.regex):
-                try:
-                    compiled = compile_user_regex(pattern)
-                except UserRegexError as exc:
-                    raise ConfigError("watch list", f"{watch.name}: regex[{i}]",
-                                      f"{pattern!r} is not a valid regular expression: {exc}") from None
-                self._regex.append((e, len(watch.terms) + i, compiled))
-        # A big list compiled before loads from one cached file (monitor.listcache).
-        key = None
-        if (cache_dir is not None and backend != "ahocorasick" and hyperscan_module() is not None
-                and len(plain.phrases) + len(strict.phrases) >= LIST_CACHE_MIN_PHRASES):
-            from monitor import listcache
-
-            key = listcache.list_key(self.watches, NORMALIZATION_VERSION, hyperscan_module().__version__, backend,
-                                     str(matchengine.BUCKET_KEYS), str(matchengine.HYPERSCAN_MIN_KEYS))
-            state = listcache.load(cache_dir, key)
-            if state is not None and self._restore(state, plain, strict):
-                self._automata = [a for a in (plain, strict) if a.active]
-                return
         # Per entry: how many requires must be seen. A phrase with no letter or digit can never
         # be seen (config.py refuses them; a Matcher built by hand may have them): it is dropped.
         self._requires_needed = [len(w.requires) for w in self.watches]

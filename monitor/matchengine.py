@@ -43,6 +43,10 @@ _CACHE_SUFFIX = ".hsdb"
 
 # A use of a key by an entry, packed in one int so 250,000 of them cost 2 MB, not 30 MB of tuples.
 _INDEX_BITS = 30
+#: ``unpack_use`` spelled out, for loops that run once per occurrence: (code >> USE_ENTRY_SHIFT,
+#: code & 3, (code >> 2) & USE_INDEX_MASK) is (entry, role, index).
+USE_ENTRY_SHIFT = _INDEX_BITS + 2
+USE_INDEX_MASK = (1 << _INDEX_BITS) - 1
 
 
 def pack_use(entry: int, role: int, index: int) -> int:

@@ -102,24 +102,32 @@ def read_chunks(path: str, chunk: int = CHUNK,
             handle.close()
 
 
-def _formatter(path: str, fmt: str, out: IO[str]) -> Callable[[dict[str, Any]], str]:
+def _formatter(path: str, fmt: str) -> Callable[[Any, Any], str]:
+    """``render(occurrence, watch)``: one output line of a hit."""
+    if fmt == "text":
+        # The common case, millions of hits on a big dump: no record dict, one f-string.
+        return lambda o, w: f"{path}:{o.line}: [{w.name}] {o.match!r}: {' '.join(o.context.split())}\n"
     if fmt == "json":
-        return lambda record: json.dumps(record, ensure_ascii=False) + "\n"
-    if fmt == "csv":
-        class _Line:
-            value = ""
+        return lambda o, w: json.dumps(_record(o, w), ensure_ascii=False) + "\n"
 
-            def write(self, text: str) -> None:
-                self.value = text
+    class _Line:
+        value = ""
 
-        line = _Line()
-        writer = csv.writer(line, lineterminator="\n")
+        def write(self, text: str) -> None:
+            self.value = text
 
-        def as_csv(record: dict[str, Any]) -> str:
-            writer.writerow([safe_cell(record[k]) for k in record])
-            return line.value
-        return as_csv
-    return lambda r: f"{path}:{r['line']}: [{r['watch']}] {r['match']!r}: {' '.join(r['context'].split())}\n"
+    line = _Line()
+    writer = csv.writer(line, lineterminator="\n")
+
+    def as_csv(o: Any, w: Any) -> str:
+        writer.writerow([safe_cell(v) for v in _record(o, w).values()])
+        return line.value
+    return as_csv
+
+
+def _record(o: Any, w: Any) -> dict[str, Any]:
+    return {"line": o.line, "watch": w.name, "term": (w.terms + w.regex)[o.term], "match": o.match,
+            "context": o.context}
 
 
 def scan_file(config: Config, path: str, fmt: str, out: IO[str],
@@ -137,7 +145,7 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
         matcher = Matcher(config.watches)
     scanner = StreamScanner(matcher, **window)
     watches = matcher.watches
-    render = _formatter(path, fmt, out)
+    render = _formatter(path, fmt)
     if fmt == "csv":
         out.write("line,watch,term,match,context\n")
     # Entries with ``exclude`` or ``requires`` are decided by the whole file: their hits (and,
@@ -148,18 +156,23 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
 
     def emit(occurrences: Iterator[Any]) -> None:
         nonlocal spill, count
+        # One write per window, not per hit: a dump can have millions of hits.
+        lines: list[str] = []
+        conditional = scanner.conditional
         for occ in occurrences:
-            watch = watches[occ.entry]
-            record = {"line": occ.line, "watch": watch.name, "term": (watch.terms + watch.regex)[occ.term],
-                      "match": occ.match, "context": occ.context}
-            line = render(record)
-            if spill is None and occ.entry in scanner.conditional:
+            line = render(occ, watches[occ.entry])
+            if spill is None and occ.entry in conditional:
+                out.write("".join(lines))
+                count += len(lines)
+                lines = []
                 spill = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
             if spill is not None:
                 spill.write(f"{occ.entry} {len(line)}\n{line}")
             else:
-                out.write(line)
-                count += 1
+                lines.append(line)
+        if lines:
+            out.write("".join(lines))
+            count += len(lines)
 
     try:
         for text in read_chunks(path, chunk, progress):

@@ -30,6 +30,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from monitor.match import _EXCLUDE, _REQUIRE, _TERM, Matcher
+from monitor.matchengine import USE_ENTRY_SHIFT as _ENTRY_SHIFT
+from monitor.matchengine import USE_INDEX_MASK as _INDEX_MASK
 from monitor.normalize import fold
 from monitor.repair import lookalikes
 
@@ -46,7 +48,7 @@ _CUT = re.compile(r"[\t\n\r !-'*-/:-@\\^-`|~]")
 _FAST_CUTS = ("\n", " ", "\t")
 
 
-@dataclass
+@dataclass(slots=True)
 class Occurrence:
     """One occurrence of a watched term: where (line, offsets) and what around it."""
 
@@ -198,18 +200,22 @@ class StreamScanner:
         # length: offsets hold; the window starts and ends on separators, so words are whole).
         read = buf if _latin1(buf) else lookalikes(buf)
         text = read[:read_end]
+        left_open = self._left_open
         for automaton in self.matcher._automata:
             words, matches = automaton.find(text)
             raw = list(matches)
             if not raw:
                 continue
             mapping = words.to_original([p for _k, s, e in raw for p in (s, e - 1)])
-            users = automaton.users
+            # Automaton.users() inlined: this loop runs once per occurrence of a key.
+            first, more = automaton.first, automaton.more
             for key_id, ws, we in raw:
                 start, end = mapping[ws], mapping[we - 1] + 1
-                if (self._left_open and start == 0) or (right_open and end == read_end):
+                if (left_open and start == 0) or (right_open and end == read_end):
                     continue        # a piece of a word cut by a forced cut
-                for e, role, index in users(key_id):
+                head = first[key_id]
+                for code in (head, *more[key_id]) if key_id in more else (head,):
+                    e, role, index = code >> _ENTRY_SHIFT, code & 3, (code >> 2) & _INDEX_MASK
                     state = states.get(e)
                     if state is None:
                         state = states[e] = _State()
@@ -236,16 +242,14 @@ class StreamScanner:
         found.sort()
         lines = self._lines
         counted = 0
-        n = len(buf)
+        base = self._base
+        count, rfind, find = buf.count, buf.rfind, buf.find
         for start, e, end, index in found:
-            lines += buf.count("\n", counted, start)
+            lines += count("\n", counted, start)
             counted = start
-            line_start = buf.rfind("\n", 0, start) + 1
-            if line_start == 0 and self._base:
-                line_start = max(0, start - 80)      # the line began before the window
-            line_end = buf.find("\n", start)
-            if line_end < 0:
-                line_end = n
-            yield Occurrence(entry=e, term=index, start=self._base + start, end=self._base + end,
-                             line=lines + 1, match=buf[start:end],
-                             context=buf[max(line_start, start - 80): min(line_end, end + 80)].strip())
+            # The context is the hit's line, cut 80 characters before and after the hit: look
+            # for the line's ends only that far (a dump without newlines has megabyte lines).
+            lo, hi = max(0, start - 80), end + 80
+            line_end = find("\n", start, hi)
+            yield Occurrence(e, index, base + start, base + end, lines + 1, buf[start:end],
+                             buf[max(rfind("\n", lo, start) + 1, lo): hi if line_end < 0 else line_end].strip())
