@@ -40,7 +40,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor import matchengine
 from monitor.cachedir import default_cache_dir
@@ -55,9 +55,11 @@ from monitor.matchengine import (
     pack_use,
 )
 from monitor.normalize import NORMALIZATION_VERSION, WordForm
-from monitor.records import Hit
 from monitor.repair import lookalikes
 from monitor.userregex import UserRegexError, compile_user_regex, first_nonempty
+
+if TYPE_CHECKING:
+    from monitor.records import Hit
 
 __all__ = ["HYPERSCAN_MIN_KEYS", "Matcher", "ScanHit", "default_cache_dir", "hyperscan_available"]
 
@@ -298,6 +300,10 @@ class Matcher:
         """One Hit per firing entry; ``values`` are the title and text, ``read`` the same after
         :func:`~monitor.repair.lookalikes` (a match whose characters differ between the two went
         through lookalike letters)."""
+        # Imported here: monitor.records pulls in triage and phonenumbers, which `leakmon scan`
+        # never needs (~0.1 s of its start-up).
+        from monitor.records import Hit
+
         firing = [e for e in sorted(found) if self._fires(e, found[e])]
         # Map every needed word-form position of each field in one forward pass.
         wanted: dict[int, tuple[WordForm, list[int]]] = {}

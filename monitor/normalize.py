@@ -52,10 +52,11 @@ _QUOTE_LETTERS = frozenset("\u02b9\u02ba\u02bb\u02bc\u02bd\u02be\u02bf\u02c8\u02
 # Per-character maps of the slow path, filled on first sight of a character. Bounded: an
 # attacker's page full of distinct code points must not grow memory forever.
 _SLOW_CACHE_LIMIT = 100_000
-_slow_map: dict[int, str] = {}
-_slow_map_strict: dict[int, str] = {}
 
 _NON_LATIN1_RUN = re.compile("([^\x00-\xff]+)")
+# A text with more non-Latin-1 runs than this (Cyrillic, Arabic, CJK prose: a run per word) is
+# translated whole with the per-character map (~25 M characters/s) rather than run by run.
+_FEW_RUNS = 64
 # A folded "[dot]" is " dot "; the original characters around it tell it from the word "dot".
 _DEFANG_OPEN = "[({"
 _DEFANG_CLOSE = "])}"
@@ -108,22 +109,51 @@ _TABLE_NL = _TABLE[:10] + b"\n" + _TABLE[11:]
 _TABLE_STRICT_NL = _TABLE_STRICT[:10] + b"\n" + _TABLE_STRICT[11:]
 
 
-def _translate(text: str, table: bytes, cache: dict[int, str], rule: Callable[[str], str]) -> str:
+class _FoldMap(dict[int, int]):
+    """Code point -> folded code point for ``str.translate``: the Latin-1 table's 256 entries, and
+    every other character computed by the rule on first sight (``__missing__``, called by
+    ``str.translate`` itself), so one C pass translates a whole text."""
+
+    def __init__(self, table: bytes, rule: Callable[[str], str]) -> None:
+        super().__init__(enumerate(table))
+        self.table = table
+        self.rule = rule
+
+    def __missing__(self, key: int) -> int:
+        value = ord(self.rule(chr(key)))
+        self[key] = value
+        return value
+
+    def bound(self) -> _FoldMap:
+        """The map, emptied of its computed entries when it holds too many."""
+        if len(self) > _SLOW_CACHE_LIMIT:
+            self.clear()
+            self.update(enumerate(self.table))
+        return self
+
+
+# The map of each Latin-1 table (the plain and strict rules, with and without newlines kept).
+_MAPS = {_TABLE: _FoldMap(_TABLE, _fold_char), _TABLE_NL: _FoldMap(_TABLE_NL, _fold_char),
+         _TABLE_STRICT: _FoldMap(_TABLE_STRICT, _fold_char_strict),
+         _TABLE_STRICT_NL: _FoldMap(_TABLE_STRICT_NL, _fold_char_strict)}
+
+
+def _translate(text: str, table: bytes, fold_map: _FoldMap) -> str:
+    """``text`` with every character replaced by its fold (``table`` for Latin-1, ``fold_map`` for all)."""
     try:
         return text.encode("latin-1").translate(table).decode("latin-1")
     except UnicodeEncodeError:
         pass
+    fold_map = fold_map.bound()
+    for runs, _run in enumerate(_NON_LATIN1_RUN.finditer(text)):
+        if runs >= _FEW_RUNS:
+            return text.translate(fold_map)
+    # A few non-Latin-1 runs (an emoji, a name in Greek) in Latin-1 text: the runs through the
+    # map, the rest (most of the text) through the byte table.
     parts = _NON_LATIN1_RUN.split(text)
     # split() with a capturing group alternates: Latin-1 run, non-Latin-1 run, Latin-1 run...
     for i in range(1, len(parts), 2):
-        run = parts[i]
-        missing = [ch for ch in set(run) if ord(ch) not in cache]
-        if missing:
-            if len(cache) + len(missing) > _SLOW_CACHE_LIMIT:
-                cache.clear()
-            for ch in missing:
-                cache[ord(ch)] = rule(ch)
-        parts[i] = run.translate(cache)
+        parts[i] = parts[i].translate(fold_map)
     for i in range(0, len(parts), 2):
         if parts[i]:
             parts[i] = parts[i].encode("latin-1").translate(table).decode("latin-1")
@@ -160,12 +190,12 @@ def fold(text: str) -> str:
         >>> fold("chu-rennes[dot]fr")
         'chu rennes     fr'
     """
-    return _undefang(text, _translate(text, _TABLE, _slow_map, _fold_char))
+    return _undefang(text, _translate(text, _TABLE, _MAPS[_TABLE]))
 
 
 def _fold_strict(text: str, table: bytes) -> str:
     """fold_strict() with a choice of Latin-1 table (match_forms() keeps newlines)."""
-    folded = _translate(text, table, _slow_map_strict, _fold_char_strict)
+    folded = _translate(text, table, _MAPS[table])
     # Case is kept, so " dot " cannot be searched for in the output as fold() does; strict
     # entries are few, a regex over the original is fast enough for them.
     marks = [m.start() for m in _DEFANGED.finditer(text)]
@@ -254,7 +284,7 @@ def match_forms(terms: Sequence[str], strict: bool = False) -> list[str]:
     if strict:
         folded = _fold_strict(blob, _TABLE_STRICT_NL)
     else:
-        folded = _undefang(blob, _translate(blob, _TABLE_NL, _slow_map, _fold_char))
+        folded = _undefang(blob, _translate(blob, _TABLE_NL, _MAPS[_TABLE_NL]))
     # _collapse leaves at most one space on each side of a newline: the strip of each term.
     collapsed = _collapse(folded).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
     return collapsed.split("\n")

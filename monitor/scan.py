@@ -18,7 +18,6 @@ from typing import IO, Any
 
 from monitor.config import Config
 from monitor.errors import LeakmonError
-from monitor.report import safe_cell
 
 #: Bytes read at a time.
 CHUNK = 8 << 20
@@ -109,6 +108,8 @@ def _formatter(path: str, fmt: str) -> Callable[[Any, Any], str]:
         return lambda o, w: f"{path}:{o.line}: [{w.name}] {o.match!r}: {' '.join(o.context.split())}\n"
     if fmt == "json":
         return lambda o, w: json.dumps(_record(o, w), ensure_ascii=False) + "\n"
+
+    from monitor.report import safe_cell  # with tabulate (~0.1 s of imports): only for CSV
 
     class _Line:
         value = ""

@@ -61,7 +61,7 @@ def _entries(spec: WatchFile, rows: list[tuple[str, tuple[str, ...]]]) -> list[W
     """
     fields = vars(WatchEntry(name="", kind=spec.kind, severity=spec.severity, chats=spec.chats, strict=spec.strict))
     new = object.__new__
-    entries = []
+    entries: list[WatchEntry] = []
     append = entries.append
     for name, terms in rows:
         entry = new(WatchEntry)

@@ -195,3 +195,29 @@ TERM_CHARS = st.sampled_from(list("abcXYZ éÉèçß-_.'[](){}") + ["dot", "DOT"
 def test_match_forms_agrees_with_match_form(terms: list[str], strict: bool) -> None:
     one = match_form_strict if strict else match_form
     assert match_forms(terms, strict) == [one(t) for t in terms]
+
+
+# ---------------------------------------------------------------- non-Latin-1 text translated whole
+
+NON_LATIN1_WORDS = st.sampled_from(["Привет", "МИР", "Σίσυφος", "😀", "عيادة", "中文", "e\u0301", "Ĳssel", "ǅ",
+                                    "\u200b", "\u02bc", "Ωmega", "ﬁ"]) | st.text(min_size=1, max_size=3).filter(
+    lambda w: any(ord(ch) > 255 for ch in w))
+LATIN1_GAPS = st.sampled_from([" ", ", ", "\n", "Hôpital-", "[dot]", "(DOT)", "x", "ß", "µ", "é", "\xad", "_", ""])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(NON_LATIN1_WORDS, LATIN1_GAPS), min_size=70, max_size=160))
+def test_text_with_many_non_latin1_runs_folds_by_the_rule(pairs: list[tuple[str, str]]) -> None:
+    # Over 64 runs of non-Latin-1 characters: the whole text goes through one str.translate.
+    from monitor import normalize
+
+    text = "".join(word + gap for word, gap in pairs)
+    assert len(normalize._NON_LATIN1_RUN.findall(text)) > normalize._FEW_RUNS
+    assert fold(text) == normalize._undefang(text, "".join(map(normalize._fold_char, text)))
+    strict = list("".join(map(normalize._fold_char_strict, text)))
+    for m in normalize._DEFANGED.finditer(text):
+        strict[m.start():m.end()] = " " * 5
+    assert fold_strict(text) == "".join(strict)
+    terms = [word + gap for word, gap in pairs]
+    assert match_forms(terms) == [match_form(t) for t in terms]
+    assert match_forms(terms, strict=True) == [match_form_strict(t) for t in terms]
