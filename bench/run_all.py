@@ -2,7 +2,8 @@
 
     python bench/run_all.py                      # 100,000 names, 40 MB, 100,000 posts, 3-minute soak
     python bench/run_all.py --soak-minutes 20 --soak-from 2      # the long soak
-    python bench/run_all.py --only scan,startup  # a subset (scan, poll, retrohunt, soak, startup, scanmem, capacity)
+    python bench/run_all.py --only scan,startup  # a subset (scan, scanvary, poll, retrohunt, soak, startup, scanmem, capacity)
+    python bench/run_all.py --only scanvary --scanvary-big       # scan over varied corpora, 400 MB files too
     python bench/run_all.py --capacity-minutes 15 --scanmem-gb 2,10   # the long ones at full size
 
 Generates bench/data/ first when missing or of other sizes (bench/gen_names.py; git-ignored).
@@ -22,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import ROOT, ensure_data
 
-BENCHES = ("scan", "poll", "retrohunt", "soak", "startup", "scanmem", "capacity")
+BENCHES = ("scan", "scanvary", "poll", "retrohunt", "soak", "startup", "scanmem", "capacity")
 
 
 def run(script: str, *args: str) -> dict:
@@ -50,7 +51,7 @@ def table(results: list[dict]) -> str:
             lines.append(f"| {name} | failed: {r['error']} | | | | |")
             continue
         held = "yes" if r.get("held") else "**no**"
-        if name.startswith("1"):
+        if name == "1 scan":
             row = (f"{r['leakmon_s']} s warm ({r['mb'] / r['leakmon_s']:.1f} MB/s; cold {r['leakmon_cold_s']} s), "
                    f"found {r['found']}/{r['planted']} planted", f"grep {r['anchor_s']} s "
                    f"({r['mb'] / r['anchor_s']:.1f} MB/s), {r['grep_lines']} lines",
@@ -65,6 +66,10 @@ def table(results: list[dict]) -> str:
             row = (f"peak {r['leakmon_peak_mb']} MB, growth {r['growth_pct']:+} % (min {r['from_minute']:g}-"
                    f"{r['minutes']:g}, {r['polls']} polls); cold start {r['cold_start_peak_mb']} MB",
                    "300 MB / 10 %", str(r["ratio"]), "< 300 MB, < 10 %")
+        elif name.startswith("1 scan, varied"):
+            row = (f"{r['runs']} runs (text shapes x list sizes x file sizes); all planted found: "
+                   f"{'yes' if r['all_found'] else 'NO'}", "grep -F -i -w -f, each run",
+                   f"worst {r['worst']} ({r['worst_case']}), best {r['best']}", "every ratio >= 1.0")
         elif name == "scan memory":
             files = ", ".join(f"{f['mb'] / 1000:g} GB {f['mbs']} MB/s peak {f['peak_mb']} MB" for f in r["files"])
             row = (files, "300 MB", str(r["ratio"]), "< 300 MB, same hits")
@@ -89,6 +94,7 @@ def main() -> None:
     parser.add_argument("--soak-from", type=float, default=1.0, help="RSS growth measured from this minute")
     parser.add_argument("--scanmem-gb", default="2", help="sizes of the scan-memory files, GB, comma-separated")
     parser.add_argument("--capacity-minutes", type=float, default=15.0)
+    parser.add_argument("--scanvary-big", action="store_true", help="the varied-corpora scan with 400 MB files too")
     parser.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {', '.join(BENCHES)}")
     args = parser.parse_args()
     chosen = [b.strip() for b in args.only.split(",") if b.strip()]
@@ -103,6 +109,8 @@ def main() -> None:
             continue
         if bench == "scan":
             results.append(run("bench_scan.py"))
+        elif bench == "scanvary":
+            results.append(run("bench_scan_vary.py", *(["--big"] if args.scanvary_big else [])))
         elif bench == "poll":
             results.append(run("bench_poll.py"))
         elif bench == "retrohunt":
