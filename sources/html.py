@@ -34,6 +34,7 @@ from sources.common import (
 from sources.html_options import Options, Preset, Selectors
 from sources.html_rows import Field, row_fields
 from sources.pagechecks import check_challenge
+from sources.parsepool import in_worker
 from sources.selectors import forum_index_hint, page_title, parse_selector
 
 if TYPE_CHECKING:
@@ -289,11 +290,11 @@ async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list
         if number == 0:
             # The first page decides: a 304 (NotModified) or a ParseError fails or ends the poll.
             page = await fetch.get(url, conditional=True)
-            listing = await off_loop(page, parse_listing, opts)
+            listing = await in_worker(page, parse_listing, opts)
         else:
             try:
                 page = await fetch.get(url)
-                listing = await off_loop(page, parse_listing, opts)
+                listing = await in_worker(page, parse_listing, opts)
             except (FetchError, ParseError, NotModified) as exc:
                 # The newest items are on page 1: a broken deeper page costs only older items.
                 log.warning("%s: listing page %d (%s) skipped: %s", opts.source, number + 1, url, exc)

@@ -25,12 +25,12 @@ from sources.common import (
     cut,
     decode_html,
     html_text,
-    off_loop,
     one_line,
     reject_keys,
 )
 from sources.dates import parse_date
 from sources.pagechecks import check_challenge
+from sources.parsepool import in_worker
 
 if TYPE_CHECKING:
     from monitor.fetch import Page
@@ -186,7 +186,7 @@ def _message(node: LexborNode, opts: Options) -> Item | None:
 async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """The latest page, then older pages (``?before=``) until the last known message, at most ``pages``."""
     page = await fetch.get(opts.url, conditional=True)
-    preview = await off_loop(page, parse_preview, opts)
+    preview = await in_worker(page, parse_preview, opts)
     items: dict[str, Item] = {item.item_id: item for item in preview.items}
     last = _last_known(state.last_item_id, opts.channel)
     read = 1
@@ -200,7 +200,7 @@ async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list
         if previous_cursor is not None and cursor >= previous_cursor:
             break  # no progress: a page that does not page back
         previous_cursor = cursor
-        preview = await off_loop(await fetch.get(f"{opts.url}?before={cursor}"), parse_preview, opts)
+        preview = await in_worker(await fetch.get(f"{opts.url}?before={cursor}"), parse_preview, opts)
         read += 1
         for item in preview.items:
             items.setdefault(item.item_id, item)

@@ -1,0 +1,125 @@
+"""Parsing listing pages in worker processes, so that a poll of many sources uses a second core.
+
+Parsing a listing is Python work on every row (visible text, dates, links): in one process it
+holds the GIL, and the event loop that fetches the other sources waits for it. Pages of at least
+:data:`POOL_BYTES` go to a pool of worker processes (started at the first such page, kept for the
+life of the process); smaller ones, where a round trip to a worker (~0.3 ms) would cost more than
+it saves, stay with :func:`sources.common.off_loop`.
+
+- The parse function, the page and the options are pickled to the worker; the result (items) or
+  the exception it raised comes back as it is, so the result is the one the same function gives
+  in this process.
+- What the parser logs in the worker is collected and logged again here, under the same logger
+  names and levels, through this process's handlers (and their redaction).
+- A worker that dies (a crash in the HTML parser on hostile input, the OOM killer) fails only the
+  pages it was given (ParseError); the next page gets a new pool.
+- ``LEAKMON_PARSE_WORKERS``: how many worker processes (default: the cores but one, 1 to 4);
+  ``0`` parses in this process, as :func:`sources.common.off_loop` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from monitor.errors import ParseError
+from sources.common import off_loop
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from monitor.fetch import Page
+
+__all__ = ["POOL_BYTES", "in_worker", "shutdown", "workers"]
+
+#: Pages at least this big are parsed in a worker process: 8 KB of listing take ~2 ms to parse
+#: (a 40-row forum listing ~20 KB, ~5 ms), the round trip to the worker ~0.3 ms.
+POOL_BYTES = 8 * 1024
+WORKERS_ENV = "LEAKMON_PARSE_WORKERS"
+
+_T = TypeVar("_T")
+_pool: ProcessPoolExecutor | None = None
+_records: list[dict[str, Any]] = []          # in a worker: what the current parse logged
+
+
+def workers() -> int:
+    """How many worker processes parse pages (0: none, parse in this process)."""
+    value = os.environ.get(WORKERS_ENV, "").strip()
+    if value.isdigit():
+        return min(int(value), 32)
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+async def in_worker(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
+    """``parse(page, *args)`` in a worker process when the page is big (see the module doc);
+    otherwise as :func:`sources.common.off_loop` does. ``parse`` must be pure and importable."""
+    if len(page.body) < POOL_BYTES or workers() == 0:
+        return await off_loop(page, parse, *args)
+    pool = _get_pool()
+    try:
+        ok, value, records = await asyncio.get_running_loop().run_in_executor(pool, _run, parse, page, args)
+    except BrokenProcessPool:
+        _discard(pool)
+        raise ParseError("the parser process died on this page") from None
+    for fields in records:
+        logger = logging.getLogger(fields["name"])
+        if logger.isEnabledFor(fields["levelno"]):
+            logger.handle(logging.makeLogRecord(fields))
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def shutdown() -> None:
+    """Stop the worker processes (a later big page starts new ones)."""
+    global _pool
+    pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _get_pool() -> ProcessPoolExecutor:
+    global _pool
+    if _pool is None:
+        # spawn, not fork: this process has threads (the store's, the executors'), and a fork
+        # would copy their locks in whatever state they are.
+        _pool = ProcessPoolExecutor(max(1, workers()), mp_context=multiprocessing.get_context("spawn"),
+                                    initializer=_start_worker)
+    return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    if _pool is pool:
+        _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ---------------------------------------------------------------- in the worker
+
+class _Collect(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        fields = dict(record.__dict__)
+        fields.update(msg=record.getMessage(), args=None, exc_info=None, exc_text=None, stack_info=None)
+        _records.append(fields)
+
+
+def _start_worker() -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.addHandler(_Collect())
+    root.setLevel(logging.DEBUG)        # this process decides what it shows
+
+
+def _run(parse: Callable[..., _T], page: Page, args: tuple[Any, ...]) -> tuple[bool, Any, list[dict[str, Any]]]:
+    _records.clear()
+    try:
+        return True, parse(page, *args), list(_records)
+    except Exception as exc:  # noqa: BLE001 - given back to the caller, who raises it
+        return False, exc, list(_records)

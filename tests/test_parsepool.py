@@ -1,0 +1,111 @@
+"""Listing pages parsed in a worker process (sources/parsepool.py) give exactly what the parse
+gives in this process: items, errors and log lines; a worker that dies fails only its page."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from monitor.errors import ParseError
+from monitor.fetch import Page
+from sources import html, parsepool, telegram
+from tests.support import parsers
+from tests.support.sources import fixture, options
+from tests.test_sources_off_loop import big_mybb_listing
+
+FORUM = "http://forumleaks.example.onion/Forum-Databases"
+CHANNEL = "https://t.me/s/leakchan"
+
+# (fixture, parse function, options): every listing fixture, and pages that are not listings.
+LISTINGS = [
+    *[(name, html.parse_listing, options("html", FORUM, preset=preset)) for name, preset in [
+        ("mybb_forumdisplay_page1.html", "mybb"), ("mybb_forumdisplay_page2.html", "mybb"),
+        ("mybb_forumdisplay_truncated.html", "mybb"), ("mybb_index.html", "mybb"),
+        ("xenforo_forum_listing.html", "xenforo"), ("xenforo_listing_truncated.html", "xenforo"),
+        ("xenforo_index.html", "xenforo"), ("phpbb_viewforum.html", "phpbb"),
+        ("pastebin_archive.html", "pastebin-archive"), ("hostile_cloudflare_challenge.html", "mybb"),
+        ("hostile_ddos_guard.html", "mybb"), ("hostile_login_page.html", "mybb"), ("hostile_empty.html", "mybb"),
+        ("hostile_latin1_nocharset.html", "mybb"), ("hostile_nul_bytes.html", "mybb"),
+        ("hostile_random.bin", "mybb")]],
+    *[(name, telegram.parse_preview, options("telegram", CHANNEL)) for name in [
+        "telegram_channel_page1.html", "telegram_channel_page2_before_1201.html", "telegram_channel_empty.html",
+        "hostile_login_page.html"]],
+]
+
+
+@pytest.fixture
+def every_page_to_the_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(parsepool, "POOL_BYTES", 0)
+    monkeypatch.setenv(parsepool.WORKERS_ENV, "1")
+    yield
+    parsepool.shutdown()
+
+
+def outcome(parse, page: Page, opts: object) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        return "ok", parse(page, opts)
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__, str(exc)
+
+
+async def outcome_in_worker(parse, page: Page, opts: object) -> tuple[str, object]:  # type: ignore[no-untyped-def]
+    try:
+        return "ok", await parsepool.in_worker(page, parse, opts)
+    except Exception as exc:  # noqa: BLE001
+        return type(exc).__name__, str(exc)
+
+
+def test_every_fixture_parses_to_the_same_items_or_error_in_a_worker(every_page_to_the_pool: None) -> None:
+    pages = [(Page(FORUM if parse is html.parse_listing else CHANNEL, 200, fixture(name),
+                   {"content-type": "text/html"}), parse, opts) for name, parse, opts in LISTINGS]
+
+    async def main() -> list[tuple[str, object]]:
+        return await asyncio.gather(*(outcome_in_worker(parse, page, opts) for page, parse, opts in pages))
+
+    in_worker = asyncio.run(main())
+    here = [outcome(parse, page, opts) for page, parse, opts in pages]
+    assert in_worker == here
+    assert sum(kind == "ok" for kind, _ in here) >= 8 and any(kind == "ParseError" for kind, _ in here)
+
+
+def test_what_the_parser_logs_in_the_worker_is_logged_here(every_page_to_the_pool: None,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    body = big_mybb_listing(3).replace(b'<tr class="inline_row"><td>', b'<tr class="inline_row"><td></td></tr>'
+                                       b'<tr class="inline_row"><td>', 1)
+    page = Page(FORUM, 200, body, {"content-type": "text/html"})
+    caplog.set_level(logging.DEBUG, logger="sources.html")
+    listing = asyncio.run(parsepool.in_worker(page, html.parse_listing, options("html", FORUM, preset="mybb")))
+    assert len(listing.items) == 3 and listing.skipped == 1
+    lines = [(r.name, r.levelno, r.getMessage()) for r in caplog.records if r.name == "sources.html"]
+    assert lines == [("sources.html", logging.DEBUG, "src: 1 row(s) without a title and link skipped")]
+
+
+def test_a_worker_that_dies_fails_its_page_and_the_next_page_gets_a_new_worker(every_page_to_the_pool: None) -> None:
+    page = Page(FORUM, 200, b"x" * 100, {})
+
+    async def main() -> tuple[int, str, int, int]:
+        first = await parsepool.in_worker(page, parsers.pid)
+        with pytest.raises(ParseError) as info:
+            await parsepool.in_worker(page, parsers.die, 3)
+        return first, info.value.reason, await parsepool.in_worker(page, parsers.pid), os.getpid()
+
+    first, reason, after, here = asyncio.run(main())
+    assert reason == "the parser process died on this page"
+    assert len({first, after, here}) == 3          # two workers, neither of them this process
+
+
+def test_small_pages_and_zero_workers_stay_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    small = Page(FORUM, 200, b"x" * (parsepool.POOL_BYTES - 1), {})
+    big = Page(FORUM, 200, b"x" * parsepool.POOL_BYTES, {})
+    monkeypatch.setenv(parsepool.WORKERS_ENV, "0")
+    assert asyncio.run(parsepool.in_worker(big, parsers.pid)) == os.getpid()
+    monkeypatch.setenv(parsepool.WORKERS_ENV, "1")
+    try:
+        assert asyncio.run(parsepool.in_worker(small, parsers.pid)) == os.getpid()
+        assert asyncio.run(parsepool.in_worker(big, parsers.pid)) != os.getpid()
+    finally:
+        parsepool.shutdown()
