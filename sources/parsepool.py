@@ -20,11 +20,9 @@ it saves, stay with :func:`sources.common.off_loop`.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import ParseError
@@ -32,6 +30,7 @@ from sources.common import off_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from concurrent.futures import ProcessPoolExecutor
 
     from monitor.fetch import Page
 
@@ -60,6 +59,8 @@ async def in_worker(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
     otherwise as :func:`sources.common.off_loop` does. ``parse`` must be pure and importable."""
     if len(page.body) < POOL_BYTES or workers() == 0:
         return await off_loop(page, parse, *args)
+    from concurrent.futures.process import BrokenProcessPool  # not imported by a run that never needs it
+
     pool = _get_pool()
     try:
         ok, value, records = await asyncio.get_running_loop().run_in_executor(pool, _run, parse, page, args)
@@ -79,6 +80,7 @@ def shutdown() -> None:
     """Stop the worker processes (a later big page starts new ones)."""
     global _pool
     pool, _pool = _pool, None
+    atexit.unregister(shutdown)
     if pool is not None:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -86,10 +88,14 @@ def shutdown() -> None:
 def _get_pool() -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         # spawn, not fork: this process has threads (the store's, the executors'), and a fork
         # would copy their locks in whatever state they are.
         _pool = ProcessPoolExecutor(max(1, workers()), mp_context=multiprocessing.get_context("spawn"),
                                     initializer=_start_worker)
+        atexit.register(shutdown)     # stopped while the interpreter is whole, not at its teardown
     return _pool
 
 

@@ -122,7 +122,8 @@ class IngestMixin(HitsMixin):
             conn.executemany(
                 "UPDATE items SET url = ?, title = ?, text = coalesce(?, text), author = coalesce(?, author), "
                 "date = coalesce(?, date), updated = ?, triage = NULL WHERE id = ?", changed_rows)
-            pks = {k: v[0] for k, v in self._lookup(poll.source, [*(it.item_id for it in unique), *hits]).items()}
+            # Only the items that hit need their row id (triage, hit rows, evidence): ``ready`` is a subset.
+            pks = {k: v[0] for k, v in self._lookup(poll.source, list(hits)).items()} if hits else {}
             conn.executemany("UPDATE items SET triage = ? WHERE id = ? AND triage IS NULL",
                              [(triage.to_json(), pks[i]) for i, triage in ready.items() if i in pks])
             pairs: list[tuple[int, Hit]] = []
