@@ -28,6 +28,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 
+from monitor.foldpage import CodePage
+
 __all__ = [
     "JOIN",
     "NORMALIZATION_VERSION",
@@ -132,6 +134,8 @@ class _FoldMap(dict[int, int]):
         return self
 
 
+# Latin text with a few kinds of characters outside Latin-1 (curly quotes, dashes, "œ").
+_CODE_PAGE = CodePage()
 # The map of each Latin-1 table (the plain and strict rules, with and without newlines kept).
 _MAPS = {_TABLE: _FoldMap(_TABLE, _fold_char), _TABLE_NL: _FoldMap(_TABLE_NL, _fold_char),
          _TABLE_STRICT: _FoldMap(_TABLE_STRICT, _fold_char_strict),
@@ -144,6 +148,9 @@ def _translate(text: str, table: bytes, fold_map: _FoldMap) -> str:
         return text.encode("latin-1").translate(table).decode("latin-1")
     except UnicodeEncodeError:
         pass
+    folded = _CODE_PAGE.fold(text, table, fold_map.rule)
+    if folded is not None:
+        return folded
     fold_map = fold_map.bound()
     for runs, _run in enumerate(_NON_LATIN1_RUN.finditer(text)):
         if runs >= _FEW_RUNS:
@@ -231,28 +238,30 @@ def _collapse(folded: str) -> str:
     if "  " not in folded:
         return folded
     # str.replace runs at ~200 MB/s where re.sub(" {2,}", " ") crawls at ~50 MB/s on forum
-    # text (a run after every comma). One pass halves every run; the few runs left (three
-    # spaces or more: "[.]", ", -") are cut out one by one, unless an attacker's page has so
-    # many that another halving pass is cheaper.
+    # text (a run after every comma). One pass halves every run; when a few runs are left
+    # (three spaces or more: "[.]", ", -") they are cut out one by one, when many are (JSON
+    # and SQL dumps: '", "' on every field) another halving pass in C is cheaper.
     for _ in range(64):
         folded = folded.replace("  ", " ")
         at = folded.find("  ")
         if at < 0:
             return folded
+        if folded.count("  ", at) > _FEW_RUNS_LEFT:
+            continue
         pieces: list[str] = []
         done = 0
-        budget = 1000 + len(folded) // 4096
-        while at >= 0 and budget:
+        while at >= 0:
             end = _RUN.match(folded, at).end()  # type: ignore[union-attr]  # "  " is there
             pieces.append(folded[done:at + 1])
             done = end
-            budget -= 1
             at = folded.find("  ", end)
         pieces.append(folded[done:])
-        folded = "".join(pieces)
-        if at < 0:
-            return folded
+        return "".join(pieces)
     return _RUN.sub(" ", folded)
+
+
+#: Runs of spaces left after a halving pass that are cut one by one rather than halved again.
+_FEW_RUNS_LEFT = 16
 
 
 def match_form(term: str) -> str:

@@ -26,6 +26,7 @@ as it is, without calling ftfy or looking at words.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -139,6 +140,10 @@ _MIXED = re.compile(
     rf"(?<!{_WORD})(?={_WORD}*[{_LATIN_RANGES}])(?={_WORD}*[{_OTHER_RANGES}]){_WORD}+"
 )
 
+_LATIN = re.compile(f"[{_LATIN_RANGES}]")
+_WORD_RUN = re.compile(f"{_WORD}+")
+_WORD_TAIL = re.compile(f"{_WORD}+\\Z")
+
 _table: dict[int, str] | None = None
 
 
@@ -191,24 +196,68 @@ def lookalikes(text: str) -> str:
         >>> lookalikes("\\u0410\\u0441\\u0435")          # a Cyrillic word stays Cyrillic
         'Асе'
     """
-    if text.isascii() or _OTHER.search(text) is None:
+    if text.isascii():
+        return text
+    other = _OTHER.search(text)
+    if other is None:
         return text
     pieces: list[str] = []
     done = 0
     table = None
-    for m in _MIXED.finditer(text):
+    for start, end in _mixed_words(text, other.start()):
         if table is None:
             table = _lookalike_table()
-        word = m.group()
+        word = text[start:end]
         read = word.translate(table)
         if read != word:
-            pieces.append(text[done:m.start()])
+            pieces.append(text[done:start])
             pieces.append(read)
-            done = m.end()
+            done = end
     if not pieces:
         return text
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+def _mixed_words(text: str, other: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each word holding both a Latin and a Cyrillic/Greek letter, in order.
+
+    What ``_MIXED.finditer`` finds, without trying every word: the next Latin letter and the
+    next Cyrillic/Greek letter are looked up (each a C scan), and only the word holding the
+    later of the two can be the next mixed word (an earlier word lacks one of the two kinds).
+    A Cyrillic text with a few Latin names costs a step per Latin word, not per word.
+    """
+    latin_search, other_search = _LATIN.search, _OTHER.search
+    pos = 0
+    latin = latin_search(text)
+    while latin is not None:
+        at = max(latin.start(), other)
+        word = _WORD_RUN.match(text, at)
+        if word is None:
+            pos = at + 1        # a Greek or Cyrillic sign, not a letter: no word holds it
+        else:
+            start, end = _word_start(text, at), word.end()
+            if _LATIN.search(text, start, end) and _OTHER.search(text, start, end):
+                yield start, end
+            pos = end
+        if latin.start() < pos:
+            latin = latin_search(text, pos)
+        if other < pos:
+            found = other_search(text, pos)
+            if found is None:
+                return
+            other = found.start()
+
+
+def _word_start(text: str, at: int) -> int:
+    """Where the word (letters and digits) holding the letter at ``at`` starts."""
+    lo = at
+    while True:
+        lo = max(0, lo - 64)
+        tail = _WORD_TAIL.search(text, lo, at)
+        begin = tail.start() if tail is not None else at
+        if begin > lo or lo == 0:
+            return begin
 
 
 def lookalike_span(text: str, start: int, end: int) -> bool:

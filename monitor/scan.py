@@ -143,7 +143,10 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
     from monitor.scanstream import StreamScanner
 
     if matcher is None:
-        matcher = Matcher(config.watches)
+        # hyperscan for a list of any size (pyahocorasick when it is not installed): a file is
+        # megabytes to gigabytes, where hyperscan scans ~5 times faster, and its compiled
+        # databases are cached, so only the first scan of a list pays for compiling it.
+        matcher = Matcher(config.watches, backend="hyperscan")
     scanner = StreamScanner(matcher, **window)
     watches = matcher.watches
     render = _formatter(path, fmt)

@@ -221,3 +221,40 @@ def test_text_with_many_non_latin1_runs_folds_by_the_rule(pairs: list[tuple[str,
     terms = [word + gap for word, gap in pairs]
     assert match_forms(terms) == [match_form(t) for t in terms]
     assert match_forms(terms, strict=True) == [match_form_strict(t) for t in terms]
+
+
+# ---------------------------------------------------------------- Latin text with a few characters outside Latin-1
+
+FEW_OUTSIDE = st.sampled_from(list("’‘“”–—…€œŒ•😀ΣσЖж\u0301\u200bǅĲ\ufdd0") + ["Hôpital ", "Saint-", "Jean", " ", ", ",
+                                                                             "[dot]", "\n", "é", "ß", "µ", "\xad"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(FEW_OUTSIDE | st.sampled_from(["\x85", "\x9f"]) | st.characters(), max_size=60).map("".join),
+                min_size=1, max_size=6))
+def test_code_page_fold_agrees_with_the_rule(texts: list[str]) -> None:
+    # Successive texts: the code page keeps its characters from one text to the next, starts
+    # afresh when full, and gives way to the other paths on C1 controls or too many kinds.
+    from monitor import normalize
+
+    for text in texts:
+        assert fold(text) == normalize._undefang(text, "".join(map(normalize._fold_char, text)))
+        strict = list("".join(map(normalize._fold_char_strict, text)))
+        for m in normalize._DEFANGED.finditer(text):
+            strict[m.start():m.end()] = " " * 5
+        assert fold_strict(text) == "".join(strict)
+        lines = text.split("\n")
+        assert match_forms(lines) == [match_form(t) for t in lines]
+
+
+def test_code_page_takes_latin_text_with_typographic_characters() -> None:
+    from monitor import normalize
+
+    text = "l’hôpital “Saint-Jean” – Cœur, 😀 Ω\n" * 50
+    assert fold(text) == "l hopital  saint jean    cœur    ω " * 50
+    assert set(normalize._CODE_PAGE.chars) >= set("’“”–œ😀")
+    assert normalize._CODE_PAGE.fold("a\x85b\u2019", normalize._TABLE, normalize._fold_char) is None   # a C1 control
+    many = "".join(chr(0x0410 + k) for k in range(40))          # 40 kinds of Cyrillic letters
+    assert normalize._CODE_PAGE.fold(many, normalize._TABLE, normalize._fold_char) is None
+    assert fold(many + " " + text) == normalize._undefang(many + " " + text,
+                                                          "".join(map(normalize._fold_char, many + " " + text)))

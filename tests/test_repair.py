@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from monitor.records import Item
 from monitor.repair import (
@@ -68,3 +70,24 @@ def test_lookalike_span_judges_the_whole_word() -> None:
     assert lookalike_span(text, 6, 13)
     assert not lookalike_span(text, 18, 25)
     assert not lookalike_span("\u0412\u0430\u0443\u0435\u0433", 0, 5)
+
+
+LOOKALIKE_PIECES = ["Axiсorp", "Сlinique", "Mediboаrd", "привет", "мир", "Ωmega", "σοφία", "abc", "Hôpital", "x",
+                    "1", "_", " ", ", ", "\n", "\u037e", "\u0384", "\u0483", "а", "c", "é", "中", "ǀ", "e\u0301",
+                    "Ꙁ", "ᲀ", "ἀ", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" * 2]
+
+
+def reference_lookalikes(text: str) -> str:
+    """The rule as one regex over every word (the former implementation)."""
+    from monitor.repair import _MIXED, _lookalike_table
+
+    return _MIXED.sub(lambda m: m.group().translate(_lookalike_table()), text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(LOOKALIKE_PIECES) | st.characters(), max_size=80).map("".join))
+def test_lookalikes_finds_the_mixed_words_the_regex_finds(text: str) -> None:
+    assert lookalikes(text) == reference_lookalikes(text)
+    # A long Cyrillic text with a few mixed words: the words are found far from each other.
+    long = ("продам базу " * 500) + text + (" данных " * 500) + "Axiсorp"
+    assert lookalikes(long) == reference_lookalikes(long)
