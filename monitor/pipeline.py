@@ -145,15 +145,17 @@ async def poll_source(src: SourceConfig, engine: Engine) -> PollReport:
         poll = PollRecord(source=src.name, started=started, duration=seconds, ok=error is None,
                           error=redact(error) if error else None, items=len(items))
         evidence = pages_for_items(items, fetcher.fetched, hits) if hits else None
+        # The listing may have been fetched fine before parsing failed: then its validators are
+        # forgotten, or the next poll gets a 304 and never looks at these items again. What the
+        # validators keep is written in the poll's transaction: with the items, or not at all.
+        meta = validators.settlement(src.name, keep=not see_again)
         saved = await store.save_poll(poll, items if error is None else [], hits, engine.watches,
                                       failure_threshold=engine.config.health.failure_threshold,
-                                      health_chats=engine.config.telegram.health_chats, evidence=evidence)
+                                      health_chats=engine.config.telegram.health_chats, evidence=evidence,
+                                      meta=meta)
     except BaseException:
         validators.abandon(src.name)   # nothing was stored: the next poll must see the page again
         raise
-    # The listing may have been fetched fine before parsing failed: then its validators are
-    # forgotten, or the next poll gets a 304 and never looks at these items again.
-    await validators.settle(src.name, store, keep=not see_again)
     if error is None:
         log.info("poll %s: %d items, %d new, %d hits, %.2fs%s", src.name, len(items), saved.new_items,
                  saved.new_hits, seconds, " (unchanged)" if unchanged else "")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,6 +18,20 @@ if TYPE_CHECKING:
     from monitor.alerts.outbox import Dispatcher
     from monitor.pipeline import Engine
     from monitor.store import AsyncStore
+
+
+def import_soon(*names: str) -> None:
+    """Import these modules in a daemon thread: for a command that needs them after a phase that
+    mostly waits on the network (the polls of ``once``), the imports then cost no wall time. A
+    module that fails here is imported again where it is used, and fails there with its error."""
+    def run() -> None:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - reported by the import where the module is used
+                return
+
+    threading.Thread(target=run, name="leakmon-import", daemon=True).start()
 
 
 def default_config_path() -> str:

@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from monitor.alerts.outbox import DeliveryReport
 from monitor.config import Config, SourceConfig, WatchEntry
 from monitor.pipeline import PollReport, poll_source
-from monitor.retrohunt import RetrohuntResult
-from monitor.retrohunt import retrohunt as hunt
-from monitor.runtime import dispatcher, engine
+from monitor.runtime import dispatcher, engine, import_soon
 from monitor.store import AsyncStore
 from monitor.watchprints import hunt_changes
+
+if TYPE_CHECKING:
+    from monitor.alerts.outbox import DeliveryReport
+    from monitor.retrohunt import RetrohuntResult
 
 __all__ = ["OnceResult", "RetrohuntOutcome", "once", "retrohunt", "test_alert"]
 
@@ -66,6 +68,9 @@ async def once(config: Config, selected: Sequence[SourceConfig], deliver_timeout
         # entries added or changed since the last run (of once or run) are retro-hunted first
         await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
         await eng.prime(selected)
+        # What runs after the polls (matching the first new items, delivery) is imported while
+        # the polls wait on the network, not after them.
+        import_soon("monitor.batchmatch", "monitor.alerts.console", "monitor.alerts.outbox")
         reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)
@@ -77,6 +82,8 @@ async def retrohunt(config: Config, watches: Sequence[WatchEntry], days: int,
                     deliver_timeout: float = 60.0) -> RetrohuntOutcome:
     """Match the posts of the last ``days`` days against ``watches``, store the new hits, deliver
     their alerts. ``progress(done, total)`` is called as posts are matched."""
+    from monitor.retrohunt import retrohunt as hunt
+
     store = AsyncStore(config.storage.path)
     try:
         result = await hunt(store, list(watches), days, progress=progress)

@@ -159,13 +159,19 @@ class ValidatorCache:
     async def settle(self, source: str, store: MetaStore, *, keep: bool) -> None:
         """After a poll whose results are stored: ``keep`` (every item was read and stored) saves
         what changed; otherwise the source's validators are forgotten, here and in the store."""
+        for key, value in self.settlement(source, keep=keep).items():
+            await store.set_meta(key, value)
+
+    def settlement(self, source: str, *, keep: bool) -> dict[str, str | None]:
+        """:meth:`settle` without the writes: it forgets in memory what it must, and returns the
+        store rows to write (meta key -> value, None deletes), for the caller to write in the
+        poll's own transaction. Should that transaction fail, :meth:`abandon` follows."""
         before = self._loaded.pop(source, {})
         if not keep:
             self.forget(source)
-            if before:
-                await store.set_meta(_key(source), None)
-        elif self.snapshot(source) != before:
-            await store.set_meta(_key(source), json.dumps(self.snapshot(source)))
+            return {_key(source): None} if before else {}
+        after = self.snapshot(source)
+        return {_key(source): json.dumps(after)} if after != before else {}
 
     def abandon(self, source: str) -> None:
         """A poll that stored nothing (it was cancelled or the store failed): the next poll must

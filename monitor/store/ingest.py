@@ -82,8 +82,8 @@ class IngestMixin(HitsMixin):
     @guarded("save poll")
     def save_poll(self, poll: PollRecord, items: Sequence[Item], hits: Mapping[str, Sequence[Hit]],
                   watches: Mapping[str, WatchEntry], *, failure_threshold: int,
-                  health_chats: Sequence[str], evidence: Mapping[str, Sequence[PageRecord]] | None = None
-                  ) -> SaveResult:
+                  health_chats: Sequence[str], evidence: Mapping[str, Sequence[PageRecord]] | None = None,
+                  meta: Mapping[str, str | None] | None = None) -> SaveResult:
         """Store everything one poll learned in ONE transaction.
 
         New items are inserted, changed ones updated (text None keeps the stored text); ``hits``
@@ -91,7 +91,9 @@ class IngestMixin(HitsMixin):
         and each item's new hits make one alert outbox row per chat. The poll log, the source
         state and, on a health transition, one health row per health chat go in with them.
         ``health_event`` reports the transition even when ``health_chats`` is empty. ``evidence``
-        (item_id -> the pages fetched for it) is kept for the items that hit, in the same transaction.
+        (item_id -> the pages fetched for it) is kept for the items that hit, in the same transaction,
+        and so are the ``meta`` values (key -> value, None deletes: what the poll's conditional
+        requests remember).
         """
         for item in items:
             if item.source != poll.source:
@@ -105,14 +107,16 @@ class IngestMixin(HitsMixin):
             stored = self._lookup(poll.source, [it.item_id for it in unique])
             new_rows = []
             changed_rows = []
+            # A listing's rows share few dates: each is formatted once (~10 us each).
+            dates = {it.date: opt_ts(it.date) for it in unique}
             for it in unique:
                 known = stored.get(it.item_id)
                 if known is None:
                     new_rows.append((poll.source, it.item_id, it.url, it.title, it.text, it.author,
-                                     opt_ts(it.date), now, now))
+                                     dates[it.date], now, now))
                 elif _changed(it, known[1], known[2], known[3]):
                     title = known[1] if is_cut_of(it.title, known[1]) else it.title
-                    changed_rows.append((it.url, title, None if known[3] else it.text, it.author, opt_ts(it.date),
+                    changed_rows.append((it.url, title, None if known[3] else it.text, it.author, dates[it.date],
                                          now, known[0]))
             # One executemany per kind of row, no per-item commit: ~15 us/item, so a poll of a large listing
             # stays cheap.
@@ -139,6 +143,12 @@ class IngestMixin(HitsMixin):
                     save_evidence(conn, pks[item_id], evidence[item_id])
             health_event = self._record_poll(poll, unique, len(new_rows), new_hits, now,
                                              failure_threshold=failure_threshold, health_chats=health_chats)
+            for key, value in (meta or {}).items():
+                if value is None:
+                    conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
         return SaveResult(new_items=len(new_rows), changed_items=len(changed_rows), new_hits=new_hits,
                           alerts=alerts, health_event=health_event)
 
