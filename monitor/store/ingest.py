@@ -16,7 +16,7 @@ from monitor.evidence import PageRecord
 from monitor.health import HealthState, transition
 from monitor.hitprep import Prepared
 from monitor.records import Hit, Item, PollRecord, SaveResult, is_cut_of
-from monitor.store.base import ITEM_COLUMNS, guarded, item_of, opt_ts, ts
+from monitor.store.base import ITEM_COLUMNS, guarded, insert_rows, item_of, opt_ts, ts
 from monitor.store.hits import HitsMixin
 from monitor.store.retention import save_evidence
 from monitor.triage import assess
@@ -118,11 +118,10 @@ class IngestMixin(HitsMixin):
                     title = known[1] if is_cut_of(it.title, known[1]) else it.title
                     changed_rows.append((it.url, title, None if known[3] else it.text, it.author, dates[it.date],
                                          now, known[0]))
-            # One executemany per kind of row, no per-item commit: ~15 us/item, so a poll of a large listing
-            # stays cheap.
-            conn.executemany(
-                "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, first_seen, updated) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", new_rows)
+            # New items in a few multi-row statements, changed ones in one executemany, no per-item
+            # commit, so a poll of a large listing stays cheap.
+            insert_rows(conn, "INSERT OR IGNORE INTO items (source, item_id, url, title, text, author, date, "
+                              "first_seen, updated)", new_rows)
             conn.executemany(
                 "UPDATE items SET url = ?, title = ?, text = coalesce(?, text), author = coalesce(?, author), "
                 "date = coalesce(?, date), updated = ?, triage = NULL WHERE id = ?", changed_rows)
