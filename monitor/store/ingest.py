@@ -108,7 +108,7 @@ class IngestMixin(HitsMixin):
             new_rows = []
             changed_rows = []
             # A listing's rows share few dates: each is formatted once (~10 us each).
-            dates = {it.date: opt_ts(it.date) for it in unique}
+            dates = {date: opt_ts(date) for date in {it.date for it in unique}}
             for it in unique:
                 known = stored.get(it.item_id)
                 if known is None:
