@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
-from monitor.hitprep import Prepared, prepare
 from monitor.match import Matcher
-from monitor.records import Hit, Item
+from monitor.records import Item
+from monitor.retropool import Matched, Matching, pool_size
 
 if TYPE_CHECKING:
     from monitor.store import AsyncStore
@@ -24,43 +24,49 @@ class RetrohuntResult:
     new_hits: int
 
 
-Found = dict[tuple[str, str], list[Hit]]
-
-
-def _match_batch(matcher: Matcher, batch: Sequence[Item]) -> tuple[Found, dict[tuple[str, str], Prepared]]:
-    """The hits of a batch of posts by (source, item_id), and the triage and snippets of each post
-    that hits: computed here, outside the store's write transaction (the store checks that the
-    post is still what they were computed from)."""
-    # One fold and one automaton pass for the whole batch (monitor.batchmatch), same hits.
-    found: Found = {}
-    prepared: dict[tuple[str, str], Prepared] = {}
-    for item, hits in zip(batch, match_many(matcher, [(item.title, item.text) for item in batch])):
-        if hits:
-            found[(item.source, item.item_id)] = hits
-            prepared[(item.source, item.item_id)] = prepare(item.title, item.text, hits)
-    return found, prepared
-
-
 async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
-                    progress: Callable[[int, int], None] | None = None) -> RetrohuntResult:
+                    progress: Callable[[int, int], None] | None = None, *,
+                    workers: int | None = None) -> RetrohuntResult:
     """Match the posts first seen in the last ``days`` days against ``watches``; store and queue new hits.
 
     Only hits the store does not have yet become alerts (the store keys hits by item and watch).
+    ``workers``: worker processes for matching (None: as :func:`monitor.retropool.pool_size` says
+    for the number of posts; 0: in a thread of this process). The next batches are matched while
+    one is stored; batches are stored in order, so the result does not depend on ``workers``.
     """
     if not watches:
         return RetrohuntResult(0, 0)
+    # Built here even when workers match: the workers then load the list this build cached.
     matcher = await asyncio.get_running_loop().run_in_executor(None, Matcher, list(watches))
     by_name = {w.name: w for w in watches}
     since = datetime.now(UTC) - timedelta(days=days)
     total = await store.count_posts(since)
+    matching = Matching(matcher, watches, pool_size(total) if workers is None else workers)
+    ahead = max(2, 2 * matching.workers)            # batches matched ahead of the one being stored
+    pending: deque[tuple[list[Item], asyncio.Future[Matched]]] = deque()
     done = new_hits = 0
-    async for batch in store.iter_posts(since):
-        found, prepared = await asyncio.get_running_loop().run_in_executor(None, _match_batch, matcher, batch)
+
+    async def store_oldest() -> None:
+        nonlocal done, new_hits
+        batch, future = pending.popleft()
+        found, prepared = await matching.result(batch, future)
         if found:
             new_hits += await store.save_retro_hits(found, by_name, prepared)
         done += len(batch)
         if progress:
             progress(done, total)
+
+    try:
+        async for batch in store.iter_posts(since):
+            pending.append((batch, matching.submit(batch)))
+            if len(pending) >= ahead:
+                await store_oldest()
+        while pending:
+            await store_oldest()
+    finally:
+        for _, future in pending:
+            future.cancel()
+        matching.close()
     if progress and total == 0:
         progress(0, 0)
     return RetrohuntResult(done, new_hits)

@@ -1,0 +1,125 @@
+"""Matching a retro-hunt's batches of posts: in a thread, or for a long hunt in worker processes.
+
+Matching a post and preparing what its hits store (triage, masked snippets) is pure Python and
+holds the GIL: in one process a hunt uses one core. A hunt over :data:`POOL_MIN_POSTS` posts or
+more matches its batches in up to :data:`MAX_WORKERS` worker processes. On Linux they are forked
+and share the parent's compiled watch list (copy-on-write: nothing to load); they only match and
+prepare, touching neither the database nor the parent's threads, and leave signals to the parent.
+Elsewhere they are spawned and compile the list once each (from the list cache the parent's own
+build has just written). The parent keeps reading posts and storing hits, in the order of the
+batches, so what is stored does not depend on the workers. If the pool breaks (a worker killed),
+the batches not done are matched in the parent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from monitor.batchmatch import match_many
+from monitor.config import WatchEntry
+from monitor.hitprep import Prepared, prepare
+from monitor.match import Matcher
+from monitor.records import Hit, Item
+
+log = logging.getLogger("monitor.retrohunt")
+
+POOL_MIN_POSTS = 20_000        # a shorter hunt is over before the workers would have compiled the list
+MAX_WORKERS = 4
+
+Found = dict[tuple[str, str], list[Hit]]
+Matched = tuple[Found, dict[tuple[str, str], Prepared]]
+
+_worker_matcher: Matcher | None = None      # in a worker process: its own compiled list
+
+
+def match_batch(matcher: Matcher, batch: Sequence[Item]) -> Matched:
+    """The hits of a batch of posts by (source, item_id), and the triage and snippets of each post
+    that hits (computed here, outside the store's write transaction; the store checks that the
+    post is still what they were computed from)."""
+    # One fold and one automaton pass for the whole batch (monitor.batchmatch), same hits.
+    found: Found = {}
+    prepared: dict[tuple[str, str], Prepared] = {}
+    for item, hits in zip(batch, match_many(matcher, [(item.title, item.text) for item in batch])):
+        if hits:
+            found[(item.source, item.item_id)] = hits
+            prepared[(item.source, item.item_id)] = prepare(item.title, item.text, hits)
+    return found, prepared
+
+
+def _start_worker(matcher: Matcher | None, watches: list[WatchEntry]) -> None:
+    global _worker_matcher
+    # Ctrl-C and stop signals are the parent's to handle: it stops the pool. (A forked worker
+    # would otherwise run the parent's handlers and write to its event loop's wake-up pipe.)
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _worker_matcher = matcher if matcher is not None else Matcher(watches)
+
+
+def _match_in_worker(batch: list[Item]) -> Matched:
+    assert _worker_matcher is not None, "worker not started"
+    return match_batch(_worker_matcher, batch)
+
+
+def pool_size(posts: int) -> int:
+    """How many worker processes a hunt over ``posts`` posts uses (0: none, match in a thread)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return 0 if posts < POOL_MIN_POSTS or cpus < 2 else min(cpus, MAX_WORKERS)
+
+
+class Matching:
+    """Where the batches are matched: ``submit(batch)`` starts one, ``result(batch, future)`` waits
+    for it. ``workers`` 0 matches in a thread of the parent."""
+
+    def __init__(self, matcher: Matcher, watches: Sequence[WatchEntry], workers: int) -> None:
+        self._matcher = matcher
+        self._pool: ProcessPoolExecutor | None = None
+        if workers > 0:
+            # A forked worker is handed the compiled list itself; a spawned one gets the entries.
+            fork = sys.platform == "linux"
+            context = multiprocessing.get_context("fork" if fork else "spawn")
+            start = (matcher, []) if fork else (None, list(watches))
+            self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=start)
+        self.workers = workers
+
+    def _in_thread(self, batch: list[Item]) -> asyncio.Future[Matched]:
+        return asyncio.get_running_loop().run_in_executor(None, match_batch, self._matcher, batch)
+
+    def _broken(self, exc: BaseException) -> None:
+        log.warning("retro-hunt: worker processes failed (%s); matching in this process", exc)
+        self.close()
+
+    def submit(self, batch: list[Item]) -> asyncio.Future[Matched]:
+        """Start matching ``batch``."""
+        if self._pool is not None:
+            try:
+                return asyncio.get_running_loop().run_in_executor(self._pool, _match_in_worker, batch)
+            except BrokenProcessPool as exc:
+                self._broken(exc)
+        return self._in_thread(batch)
+
+    async def result(self, batch: list[Item], future: asyncio.Future[Matched]) -> Matched:
+        """What ``submit(batch)`` computed (matched again here if the worker pool broke meanwhile)."""
+        try:
+            return await future
+        except BrokenProcessPool as exc:
+            if self._pool is not None:
+                self._broken(exc)
+            return await self._in_thread(batch)
+
+    def close(self) -> None:
+        """Stop the workers (batches not started are dropped)."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)

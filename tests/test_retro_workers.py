@@ -1,0 +1,100 @@
+"""A retro-hunt matched in worker processes stores exactly what one matched in this process stores,
+and a worker pool that breaks mid-hunt loses nothing (the parent matches what is left)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import signal
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.config import WatchEntry
+from monitor.match import Matcher
+from monitor.records import Item, PollRecord
+from monitor.retrohunt import retrohunt
+from monitor.retropool import Matching, match_batch
+from monitor.store import AsyncStore, Store
+
+NAMES = ("CHU de Rennes", "Clinique Saint-Luc", "Mediboard", "Hôpital Nord", "Axicorp", "patients")
+WORDS = ("dump", "sale", "records", "fresh", "escrow", "06 12 34 56 78", "jean@chu-rennes.fr", "758,912",
+         "noms", "prénoms", "ddn", "tox", "btc")
+WATCHES = [WatchEntry(name=n, terms=(n,), chats=("soc",), severity="medium") for n in NAMES]
+
+
+def fill(path: Path, posts: int) -> None:
+    """``posts`` posts over three sources, a quarter naming a watched entry (some titles repeat: reposts)."""
+    rng = random.Random(7)
+    store = Store(path)
+    try:
+        for first in range(0, posts, 250):
+            source = f"forum-{first // 250 % 3}"
+            items = []
+            for n in range(first, min(first + 250, posts)):
+                words = [rng.choice(WORDS) for _ in range(40)]
+                if rng.random() < 0.25:
+                    words.insert(rng.randrange(40), rng.choice(NAMES))
+                title = f"{rng.choice(NAMES)} database dump {rng.randrange(3)} for sale" if n % 5 == 0 else "misc"
+                items.append(Item(source=source, item_id=f"t{n}", url=f"http://{source}.invalid/t{n}", title=title,
+                                  text=" ".join(words), author="anon"))
+            poll = PollRecord(source=source, started=datetime.now(UTC), duration=0.1, ok=True, items=len(items))
+            store.save_poll(poll, items, {}, {}, failure_threshold=3, health_chats=())
+    finally:
+        store.close()
+
+
+def hunt(path: Path, workers: int) -> tuple[int, int]:
+    async def run() -> tuple[int, int]:
+        store = AsyncStore(path)
+        try:
+            result = await retrohunt(store, WATCHES, 30, workers=workers)
+        finally:
+            await store.close()
+        return result.posts, result.new_hits
+
+    return asyncio.run(run())
+
+
+def rows(path: Path) -> list[list[tuple[object, ...]]]:
+    with sqlite3.connect(path) as conn:
+        return [conn.execute("SELECT id, item_pk, watch, kind, severity, terms, field, start_pos, end_pos, retro, "
+                             "repost_of, snippet FROM hits ORDER BY id").fetchall(),
+                conn.execute("SELECT id, triage FROM items ORDER BY id").fetchall(),
+                conn.execute("SELECT id, chat, kind, item_pk, hit_ids, payload, state FROM outbox ORDER BY id").fetchall()]
+
+
+def test_workers_store_what_one_process_stores(tmp_path: Path) -> None:
+    fill(tmp_path / "base.db", 1_300)                  # three batches of 500
+    for name in ("thread.db", "workers.db"):
+        shutil.copy(tmp_path / "base.db", tmp_path / name)
+    alone = hunt(tmp_path / "thread.db", 0)
+    pooled = hunt(tmp_path / "workers.db", 2)
+    assert alone == pooled and alone[0] == 1_300 and alone[1] > 300
+    assert rows(tmp_path / "thread.db") == rows(tmp_path / "workers.db")
+    assert any(row[10] is not None for row in rows(tmp_path / "thread.db")[0])     # reposts were grouped
+
+
+def test_a_broken_worker_pool_is_replaced_by_matching_here(tmp_path: Path) -> None:
+    batch = [Item(source="s", item_id=str(n), url="", title=f"CHU de Rennes leak {n}", text="Mediboard dump")
+             for n in range(20)]
+    matcher = Matcher(WATCHES)
+    expected = match_batch(matcher, batch)
+
+    async def run() -> list[object]:
+        matching = Matching(matcher, WATCHES, 1)
+        try:
+            assert await matching.result(batch, matching.submit(batch)) == expected     # the worker runs
+            future = matching.submit(batch)
+            for process in list(matching._pool._processes.values()):                   # type: ignore[union-attr]
+                os.kill(process.pid, signal.SIGKILL)
+            got = [await matching.result(batch, future)]
+            got.append(await matching.result(batch, matching.submit(batch)))           # in this process now
+            assert matching._pool is None
+            return got
+        finally:
+            matching.close()
+
+    assert asyncio.run(run()) == [expected, expected]
