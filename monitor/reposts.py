@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from monitor.normalize import match_form
 
@@ -33,6 +34,53 @@ def long_enough(key: str) -> bool:
     return len(key) >= REPOST_MIN_TITLE and key.count(" ") + 1 >= REPOST_MIN_WORDS
 
 
+class TitleForm:
+    """A :func:`title_key` with what the comparison reads of it, computed once: whether it is long
+    enough, its numbers and its characters' counts (difflib's quick ratio)."""
+
+    __slots__ = ("_chars", "key", "long", "numbers")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.long = long_enough(key)
+        self.numbers = frozenset(_NUMBER.findall(key)) if self.long else frozenset()
+        self._chars: dict[str, int] | None = None
+
+    @property
+    def chars(self) -> dict[str, int]:
+        """How many times each character occurs (counted when first asked)."""
+        if self._chars is None:
+            self._chars = dict(Counter(self.key))
+        return self._chars
+
+
+def _near(a: TitleForm, b: TitleForm, seqs: dict[str, difflib.SequenceMatcher[str]] | None = None) -> bool:
+    """:func:`near_identical` of two forms; ``seqs``: SequenceMatchers by their second sequence
+    (a candidate's key, prepared once and reused over many new titles)."""
+    if not a.long or not b.long:
+        return False
+    if a.key == b.key:
+        return True
+    if not (a.numbers <= b.numbers or b.numbers <= a.numbers):
+        return False
+    # difflib's three ratios, cheapest first: the two upper bounds reject most candidates without
+    # the quadratic ratio(); they are computed here as difflib does (2.0 * matches / total length),
+    # the second from the cached character counts.
+    length = len(a.key) + len(b.key)
+    if 2.0 * min(len(a.key), len(b.key)) / length < REPOST_RATIO:
+        return False
+    other = b.chars
+    if 2.0 * sum(min(n, other.get(c, 0)) for c, n in a.chars.items()) / length < REPOST_RATIO:
+        return False
+    seq = seqs.get(b.key) if seqs is not None else None
+    if seq is None:
+        seq = difflib.SequenceMatcher(None, "", b.key, autojunk=False)
+        if seqs is not None:
+            seqs[b.key] = seq
+    seq.set_seq1(a.key)
+    return seq.ratio() >= REPOST_RATIO
+
+
 def near_identical(a: str, b: str) -> bool:
     """Whether two :func:`title_key` forms name the same post.
 
@@ -40,22 +88,40 @@ def near_identical(a: str, b: str) -> bool:
     ratio at least :data:`REPOST_RATIO`, and the numbers of one are a subset of the other's:
     "dump part 1" and "dump part 2" are two posts, "758k patients" and "758k patients 2024" one.
     """
-    if not long_enough(a) or not long_enough(b):
-        return False
-    if a == b:
-        return True
-    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
-    if not (na <= nb or nb <= na):
-        return False
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    # the two quick upper bounds reject most candidates without the quadratic ratio()
-    return (matcher.real_quick_ratio() >= REPOST_RATIO and matcher.quick_ratio() >= REPOST_RATIO
-            and matcher.ratio() >= REPOST_RATIO)
+    return _near(TitleForm(a), TitleForm(b))
 
 
-@dataclass(frozen=True)
-class EarlierHit:
-    """An earlier hit of the same watch entry, as repost grouping looks at it."""
+class TitleForms:
+    """The forms of the titles one batch of new hits is compared with, each computed once (and
+    the candidate side of difflib's matcher prepared once per candidate title). One per batch."""
+
+    def __init__(self) -> None:
+        self._forms: dict[str | None, TitleForm] = {}
+        self._keys: dict[str, TitleForm] = {}
+        self._seqs: dict[str, difflib.SequenceMatcher[str]] = {}
+
+    def of_key(self, key: str) -> TitleForm:
+        """The form of a :func:`title_key`."""
+        form = self._keys.get(key)
+        if form is None:
+            form = self._keys[key] = TitleForm(key)
+        return form
+
+    def of(self, title: str | None) -> TitleForm:
+        """The form of a title as stored (None and "" alike)."""
+        form = self._forms.get(title)
+        if form is None:
+            form = self._forms[title] = TitleForm(title_key(title))
+        return form
+
+    def near(self, new: TitleForm, earlier: TitleForm) -> bool:
+        """:func:`near_identical` of a new title's form and an earlier one's."""
+        return _near(new, earlier, self._seqs)
+
+
+class EarlierHit(NamedTuple):
+    """An earlier hit of the same watch entry, as repost grouping looks at it (a named tuple: a
+    batch reads thousands)."""
 
     id: int
     repost_of: int | None        # the first hit of its group, None when it is a first sighting
@@ -64,21 +130,23 @@ class EarlierHit:
 
 
 def group_of(key: str, candidates: Iterable[EarlierHit],
-             key_of: Callable[[str | None], str] | None = None) -> tuple[int, int | None] | None:
+             forms: TitleForms | None = None) -> tuple[int, int | None] | None:
     """The group a new hit whose item's title has :func:`title_key` ``key`` joins, or None.
 
     Among the candidates with a near-identical title, the oldest group wins (the smallest first
     hit id). Returns (first hit of the group, its item pk), the item pk None when the matching
-    candidate is itself a repost (the caller looks the first hit's item up). ``key_of`` gives
-    a candidate title's :func:`title_key` (a caller that compares many hits against the same
-    candidates passes a cached one).
+    candidate is itself a repost (the caller looks the first hit's item up). ``forms``: the
+    titles' forms, kept by a caller that compares many hits with the same candidates.
     """
-    key_of = key_of or title_key
     if not long_enough(key):
         return None
+    forms = forms or TitleForms()
+    new: TitleForm | None = None
     best: tuple[int, int | None] | None = None
     for hit in candidates:
-        if near_identical(key, key_of(hit.title)):
+        if new is None:
+            new = forms.of_key(key)
+        if forms.near(new, forms.of(hit.title)):
             first = hit.repost_of if hit.repost_of is not None else hit.id
             if best is None or first < best[0]:
                 best = (first, hit.item_pk if hit.repost_of is None else None)

@@ -21,7 +21,15 @@ from datetime import timedelta
 from monitor.config import WatchEntry
 from monitor.hitprep import Prepared, Snippets
 from monitor.records import Hit
-from monitor.reposts import REPOST_CANDIDATES, REPOST_WINDOW_DAYS, EarlierHit, group_of, long_enough, title_key
+from monitor.reposts import (
+    REPOST_CANDIDATES,
+    REPOST_WINDOW_DAYS,
+    EarlierHit,
+    TitleForms,
+    group_of,
+    long_enough,
+    title_key,
+)
 from monitor.routing import Route, outbox_row, routes
 from monitor.store.base import StoreBase, chunks, dumps, marks, req_dt, ts
 from monitor.triage import Triage, assess
@@ -66,8 +74,9 @@ class _Candidates:
         self._conn = conn
         self._now = now
         since = ts(req_dt(now) - timedelta(days=REPOST_WINDOW_DAYS))
-        # Each list in ascending (first_seen, id) order: new hits go in with insort.
-        self._lists: dict[str, list[tuple[str, int, EarlierHit]]] = {watch: [] for watch in watches}
+        # Each list holds (first_seen, id, repost_of, item_pk, title) rows in ascending (first_seen, id)
+        # order (ids are unique: tuples sort by those two); new hits go in with insort.
+        self._lists: dict[str, list[tuple[str, int, int | None, int, str | None]]] = {watch: [] for watch in watches}
         # Most entries have few hits in the window (or none): their rows come in one query per 500
         # entries; an entry with more than REPOST_CANDIDATES gets its own query with a LIMIT.
         counts: dict[str, int] = {}
@@ -78,41 +87,35 @@ class _Candidates:
         few = [watch for watch, n in counts.items() if n <= REPOST_CANDIDATES]
         for part in chunks(few):
             for row in conn.execute(
-                    f"SELECT h.watch, h.first_seen, h.id, h.repost_of, h.item_pk, i.title FROM hits h "
+                    f"SELECT h.first_seen, h.id, h.repost_of, h.item_pk, i.title, h.watch FROM hits h "
                     f"JOIN items i ON i.id = h.item_pk WHERE h.watch IN ({marks(len(part))}) AND h.first_seen >= ?",
                     (*part, since)):
-                self._lists[row[0]].append((row[1], row[2], EarlierHit(*row[2:])))
+                self._lists[row[5]].append(row[:5])
         for watch, n in counts.items():
             if n > REPOST_CANDIDATES:
-                self._lists[watch] = [(row[0], row[1], EarlierHit(*row[1:])) for row in conn.execute(
+                self._lists[watch] = conn.execute(
                     "SELECT h.first_seen, h.id, h.repost_of, h.item_pk, i.title FROM hits h "
                     "JOIN items i ON i.id = h.item_pk WHERE h.watch = ? AND h.first_seen >= ? "
-                    "ORDER BY h.first_seen DESC, h.id DESC LIMIT ?", (watch, since, REPOST_CANDIDATES))]
+                    "ORDER BY h.first_seen DESC, h.id DESC LIMIT ?", (watch, since, REPOST_CANDIDATES)).fetchall()
         for rows in self._lists.values():
-            rows.sort(key=lambda row: (row[0], row[1]))
+            rows.sort()
         self._item_of: dict[int, int] = {}         # new hit id -> its item pk
-        self._keys: dict[str | None, str] = {}
-
-    def _key(self, title: str | None) -> str:
-        key = self._keys.get(title)
-        if key is None:
-            key = self._keys[title] = title_key(title)
-        return key
+        self._forms = TitleForms()
 
     def _newest(self, watch: str, pk: int) -> Iterator[EarlierHit]:
         taken = 0
-        for _, _, hit in reversed(self._lists.get(watch, ())):
+        for row in reversed(self._lists.get(watch, ())):
             if taken == REPOST_CANDIDATES:
                 return
-            if hit.item_pk != pk:
+            if row[3] != pk:
                 taken += 1
-                yield hit
+                yield EarlierHit(*row[1:])
 
     def group(self, pk: int, watch: str, key: str) -> tuple[int, int] | None:
         """(first hit, its item pk) of the group a new hit of ``watch`` on item ``pk`` joins, or None."""
         if not long_enough(key):
             return None
-        best = group_of(key, self._newest(watch, pk), key_of=self._key)
+        best = group_of(key, self._newest(watch, pk), self._forms)
         if best is None:
             return None
         first, item_pk = best
@@ -130,8 +133,7 @@ class _Candidates:
         self._item_of[hit_id] = pk
         rows = self._lists.get(watch)
         if rows is not None:
-            bisect.insort(rows, (self._now, hit_id, EarlierHit(hit_id, repost_of, pk, title)),
-                          key=lambda row: (row[0], row[1]))
+            bisect.insort(rows, (self._now, hit_id, repost_of, pk, title))
 
 
 class HitsMixin(StoreBase):
