@@ -75,10 +75,15 @@ LIST_CACHE_MIN_PHRASES = 50_000
 _BACKENDS = ("auto", "ahocorasick", "hyperscan")
 
 
-def _phrase_count(watches: Sequence[WatchEntry]) -> int:
-    """How many phrases (terms, excludes, requires) the automata get, counted in C."""
-    return (sum(map(len, map(attrgetter("terms"), watches))) + sum(map(len, map(attrgetter("exclude"), watches)))
-            + sum(map(len, map(attrgetter("requires"), watches))))
+def _many_phrases(watches: Sequence[WatchEntry]) -> bool:
+    """Whether the automata get LIST_CACHE_MIN_PHRASES phrases (terms, excludes, requires) or more;
+    counted in C, the terms first (they are enough for a big list)."""
+    count = 0
+    for name in ("terms", "exclude", "requires"):
+        count += sum(map(len, map(attrgetter(name), watches)))
+        if count >= LIST_CACHE_MIN_PHRASES:
+            return True
+    return False
 
 
 class _DefaultCache:
@@ -165,7 +170,7 @@ class Matcher:
         # gathering its phrases first.
         key = None
         if (cache_dir is not None and backend != "ahocorasick" and hyperscan_module() is not None
-                and _phrase_count(self.watches) >= LIST_CACHE_MIN_PHRASES):
+                and _many_phrases(self.watches)):
             from monitor import listcache
 
             key = listcache.list_key(self.watches, NORMALIZATION_VERSION, hyperscan_module().__version__, backend,
