@@ -27,59 +27,45 @@ _UNUSED = [chr(0xFDD0 + k) for k in range(_SLOTS)]
 
 
 class CodePage:
-    """The characters outside Latin-1 given a byte value, and the tables built for them."""
+    """The characters outside Latin-1 given a byte value, and the tables built for them.
+
+    Shared by threads (polls match in worker threads): each call works on its own copy of the
+    page and publishes the page it ended with in one assignment; tables are keyed by the page.
+    """
 
     def __init__(self) -> None:
-        self.chars: list[str] = []                  # slot k holds chars[k]
-        self._encoding: Any = None
+        # (slot k holds chars[k], the encoding map of that page or None until built)
+        self._page: tuple[tuple[str, ...], Any] = ((), None)
         self._tables: dict[tuple[bytes, tuple[str, ...]], tuple[bytes, str]] = {}
+
+    @property
+    def chars(self) -> tuple[str, ...]:
+        """The characters of the current page, in slot order."""
+        return self._page[0]
 
     def fold(self, text: str, table: bytes, rule: Callable[[str], str]) -> str | None:
         """``text`` folded (``table`` for Latin-1, ``rule`` for the others), or None when the text
         holds more than 32 kinds of characters outside Latin-1, or a C1 control character."""
-        encoded = self._encode(text)
-        if encoded is None:
-            self.chars = []           # the next text starts afresh rather than from a full page
-            self._encoding = None
-            encoded = self._encode(text)
-            if encoded is None:
-                return None
-        translate, decode = self._fold_tables(table, rule)
+        chars, encoding = self._page
+        done = _encode(text, list(chars), encoding)
+        if done is None and chars:
+            done = _encode(text, [], None)        # afresh rather than from a full page
+        if done is None:
+            return None
+        encoded, page = done
+        self._page = page
+        translate, decode = self._fold_tables(table, rule, page[0])
         return codecs.charmap_decode(encoded.translate(translate), "strict", decode)[0]
 
-    def _encode(self, text: str) -> bytes | None:
-        pieces: list[bytes] = []
-        at = 0
-        while True:
-            if self._encoding is None:
-                self._encoding = codecs.charmap_build(self._decoding())
-            try:
-                pieces.append(codecs.charmap_encode(text[at:] if at else text, "strict", self._encoding)[0])
-                return b"".join(pieces) if len(pieces) > 1 else pieces[0]
-            except UnicodeEncodeError as exc:
-                ch = exc.object[exc.start]
-                if ord(ch) < 256 or len(self.chars) >= _SLOTS:
-                    return None
-                # Keep what was encoded before the new character; go on from it.
-                pieces.append(codecs.charmap_encode(exc.object[:exc.start], "strict", self._encoding)[0])
-                at += exc.start
-                self.chars.append(ch)
-                self._encoding = None
-
-    def _decoding(self) -> str:
-        slots = self.chars + _UNUSED[len(self.chars):]
-        return "".join(chr(b) for b in range(_FIRST)) + "".join(slots) + "".join(
-            chr(b) for b in range(_FIRST + _SLOTS, 256))
-
-    def _fold_tables(self, table: bytes, rule: Callable[[str], str]) -> tuple[bytes, str]:
+    def _fold_tables(self, table: bytes, rule: Callable[[str], str], chars: tuple[str, ...]) -> tuple[bytes, str]:
         """(byte table folding the encoded text, decoding table of the folded bytes)."""
-        key = (table, tuple(self.chars))
+        key = (table, chars)
         found = self._tables.get(key)
         if found is not None:
             return found
         translate = bytearray(table)
         decode = [chr(b) for b in range(256)]
-        for k, ch in enumerate(self.chars + _UNUSED[len(self.chars):]):
+        for k, ch in enumerate(chars + tuple(_UNUSED[len(chars):])):
             folded = rule(ch)
             if ord(folded) < 256:
                 translate[_FIRST + k] = ord(folded)
@@ -91,3 +77,31 @@ class CodePage:
             self._tables.clear()
         found = self._tables[key] = (bytes(translate), "".join(decode))
         return found
+
+
+def _encode(text: str, chars: list[str], encoding: Any) -> tuple[bytes, tuple[tuple[str, ...], Any]] | None:
+    """``text`` encoded with the page ``chars`` (extended with the new characters it meets), and
+    the page it ended with; None when the page overflows or a C1 control character turns up."""
+    pieces: list[bytes] = []
+    at = 0
+    while True:
+        if encoding is None:
+            encoding = codecs.charmap_build(_decoding(chars))
+        try:
+            pieces.append(codecs.charmap_encode(text[at:] if at else text, "strict", encoding)[0])
+            return (b"".join(pieces) if len(pieces) > 1 else pieces[0]), (tuple(chars), encoding)
+        except UnicodeEncodeError as exc:
+            ch = exc.object[exc.start]
+            if ord(ch) < 256 or len(chars) >= _SLOTS:
+                return None
+            # Keep what was encoded before the new character; go on from it.
+            pieces.append(codecs.charmap_encode(exc.object[:exc.start], "strict", encoding)[0])
+            at += exc.start
+            chars.append(ch)
+            encoding = None
+
+
+def _decoding(chars: list[str]) -> str:
+    slots = chars + _UNUSED[len(chars):]
+    high = "".join(chr(b) for b in range(_FIRST + _SLOTS, 256))
+    return "".join(chr(b) for b in range(_FIRST)) + "".join(slots) + high

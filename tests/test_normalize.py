@@ -258,3 +258,34 @@ def test_code_page_takes_latin_text_with_typographic_characters() -> None:
     assert normalize._CODE_PAGE.fold(many, normalize._TABLE, normalize._fold_char) is None
     assert fold(many + " " + text) == normalize._undefang(many + " " + text,
                                                           "".join(map(normalize._fold_char, many + " " + text)))
+
+
+def test_code_page_shared_by_threads_folds_each_text_by_the_rule() -> None:
+    # Polls match in worker threads: texts with different characters outside Latin-1 fold at the
+    # same time, each page change in one thread racing the others' encoding.
+    import sys
+    import threading
+
+    from monitor import normalize
+
+    alphabets = ["".join(chr(base + k) for k in range(20)) for base in (0x0410, 0x0391, 0x2010, 0x0100)]
+    texts = [" ".join(f"Hôpital {a[k % 20]}{a[(k * 7) % 20]} de l’{k}" for k in range(40)) for a in alphabets]
+    wanted = [normalize._undefang(t, "".join(map(normalize._fold_char, t))) for t in texts]
+    wrong: list[int] = []
+
+    def work(i: int) -> None:
+        for _ in range(400):
+            if fold(texts[i]) != wanted[i]:
+                wrong.append(i)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=work, args=(i % len(texts),)) for i in range(2 * len(texts))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert not wrong
