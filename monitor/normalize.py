@@ -122,7 +122,9 @@ class _FoldMap(dict[int, int]):
         self.rule = rule
 
     def __missing__(self, key: int) -> int:
-        value = ord(self.rule(chr(key)))
+        # A Latin-1 key is missing only while bound() refills the map (another thread): the
+        # table's value, not the rule's (the tables that keep "\n" differ from the rule there).
+        value = self.table[key] if key < 256 else ord(self.rule(chr(key)))
         self[key] = value
         return value
 
