@@ -31,10 +31,9 @@ log = logging.getLogger("leakmon.match")
 #: "auto" picks hyperscan (when installed) for an automaton of at least this many keys; below
 #: it pyahocorasick builds in a blink and in little memory.
 HYPERSCAN_MIN_KEYS = 50_000
-#: Compiled hyperscan databases are cached on disk only for lists this big (smaller ones compile
-#: in milliseconds: no file is worth writing for them; 2,500 keys take ~0.2 s, `leakmon scan`
-#: uses hyperscan for lists of any size).
-CACHE_MIN_KEYS = 1_000
+#: Compiled hyperscan databases are cached on disk only for lists this big (small ones compile
+#: in milliseconds: no file is worth writing for them).
+CACHE_MIN_KEYS = 50_000
 #: Keys per hyperscan bucket (a power of two of buckets is used, so most edits keep the count).
 #: Every bucket reads the whole text: 4 buckets of 56,000 keys scan 40 MB in half the time of
 #: 16 buckets of 14,000 (measured), for a longer first compile (cached afterwards).
