@@ -94,6 +94,10 @@ def _encode(text: str, chars: list[str], encoding: Any) -> tuple[bytes, tuple[tu
             ch = exc.object[exc.start]
             if ord(ch) < 256 or len(chars) >= _SLOTS:
                 return None
+            # The slot the new character takes stood for its placeholder until now: if the text
+            # already held that noncharacter, it was encoded to this slot and would decode as ch.
+            if text.find(_UNUSED[len(chars)], 0, at + exc.start) >= 0:
+                return None
             # Keep what was encoded before the new character; go on from it.
             pieces.append(codecs.charmap_encode(exc.object[:exc.start], "strict", encoding)[0])
             at += exc.start

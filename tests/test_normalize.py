@@ -260,6 +260,24 @@ def test_code_page_takes_latin_text_with_typographic_characters() -> None:
                                                           "".join(map(normalize._fold_char, many + " " + text)))
 
 
+def test_code_page_never_lets_a_noncharacter_take_a_later_characters_slot() -> None:
+    # An unused slot decodes to a noncharacter (U+FDD0 + slot): a text holding that noncharacter
+    # before a new character outside Latin-1 must not see it turned into that character.
+    from monitor.foldpage import CodePage
+
+    def rule(ch: str) -> str:
+        return " " if 0xFDD0 <= ord(ch) <= 0xFDEF else ch
+
+    for prior in ([], ["’"], ["’“"]):
+        page = CodePage()
+        for text in prior:
+            page.fold(text, bytes(range(256)), rule)
+        slot = len(page.chars)
+        text = chr(0xFDD0 + slot) + "œ" + chr(0xFDD0 + slot + 1) + "€"
+        assert page.fold(text, bytes(range(256)), rule) in (None, " œ €"), prior
+    assert fold("\ufdd0œ") == " œ"
+
+
 def test_code_page_shared_by_threads_folds_each_text_by_the_rule() -> None:
     # Polls match in worker threads: texts with different characters outside Latin-1 fold at the
     # same time, each page change in one thread racing the others' encoding.
