@@ -12,7 +12,8 @@ Schedule lag of a poll = the time its listing request reaches the site minus the
 scheduler had it due (APScheduler's "Running job ... (scheduled at ...)" line; the poll job is
 named after its source). It includes waiting for a network slot, which is what grows when a
 node holds too many sources. Also counted: runs the scheduler skipped (a previous run still
-going, or missed by more than the grace time), peak RSS (VmHWM), sources polled per minute.
+going, or missed by more than the grace time), peak RSS (VmHWM, and the sum over the worker
+processes too), sources polled per minute.
 Goals: lag p95 < 10 s, no poll skipped, peak RSS < 300 MB.
 """
 
@@ -33,7 +34,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, watch_file_toml
+from bench.common import DATA, bench_env, leakmon_cmd, proc_memory, result, tree_rss, watch_file_toml
 from bench.world import SiteProcess, sources_toml
 
 _RUNNING = re.compile(r'Running job "poll:(\S+?) \(.*\(scheduled at ([^)]+)\)')
@@ -63,7 +64,7 @@ def main() -> None:
     boards = args.sources * 3 // 4
     site = SiteProcess(boards=boards, channels=args.sources - boards, live=60.0, delay=(low, high),
                        log_path=str(tmp / "arrivals.log"))
-    samples: list[tuple[float, int, int]] = []
+    samples: list[tuple[float, int, int, int]] = []
     try:
         cache = tmp / "cache"
         config = tmp / "config.toml"
@@ -84,7 +85,8 @@ def main() -> None:
             while time.monotonic() < end and run.poll() is None:
                 mem = proc_memory(run.pid)
                 if mem:
-                    samples.append((time.monotonic() - start, mem.get("VmRSS", 0), mem.get("VmHWM", 0)))
+                    samples.append((time.monotonic() - start, mem.get("VmRSS", 0), mem.get("VmHWM", 0),
+                                    tree_rss(run.pid)))
                 time.sleep(5)
             crashed = run.poll() is not None
             run.send_signal(signal.SIGTERM)
@@ -123,6 +125,8 @@ def main() -> None:
     if crashed or not samples:
         raise SystemExit("leakmon run stopped early")
     peak = max(s[2] for s in samples) / 1024
+    # The parse worker is a process of its own: the node's memory is the whole tree's.
+    tree_peak = max(s[3] for s in samples) / 1024
     per_minute = polls / args.minutes
     every = [*first_round, *lags]
     print(f"{args.sources} sources answering after {low:g}-{high:g} s, every {args.interval:g} s, 100,000 names, "
@@ -134,13 +138,15 @@ def main() -> None:
             print(f"schedule lag, {label:<31} p50 {statistics.median(values):6.1f} s  p95 "
                   f"{percentile(values, 0.95):6.1f} s  max {max(values):6.1f} s  ({len(values)} polls)")
     print(f"runs skipped or missed by the scheduler: {skipped}")
-    print(f"peak RSS (VmHWM): {peak:.1f} MB (goal < 300 MB)")
+    print(f"peak RSS (VmHWM): {peak:.1f} MB; with the worker processes (largest sample, every 5 s): "
+          f"{tree_peak:.1f} MB (goal < 300 MB)")
     p95 = percentile(every, 0.95)
     result("capacity", sources=args.sources, minutes=args.minutes, interval_s=args.interval,
            concurrency=args.concurrency, polls=polls, per_minute=round(per_minute), lag_p95_s=round(p95, 1),
            lag_p95_later_s=round(percentile(lags, 0.95), 1) if lags else None, skipped=skipped,
-           peak_mb=round(peak, 1), goal="lag p95 < 10 s, none skipped, < 300 MB",
-           held=p95 < 10 and skipped == 0 and peak < 300)
+           peak_mb=round(peak, 1), tree_peak_mb=round(tree_peak, 1),
+           goal="lag p95 < 10 s, none skipped, < 300 MB",
+           held=p95 < 10 and skipped == 0 and max(peak, tree_peak) < 300)
 
 
 if __name__ == "__main__":

@@ -63,6 +63,23 @@ def proc_memory(pid: int) -> dict[str, int]:
     return out
 
 
+def tree_rss(pid: int) -> int:
+    """VmRSS in kB of a process and of every process under it (parse and match workers)."""
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        total += proc_memory(current).get("VmRSS", 0)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(child) for child in (task / "children").read_text().split())
+        except OSError:
+            pass
+    return total
+
+
 def ensure_data(rows: int, mb: float) -> None:
     """Generate bench/data/ with gen_names.py unless it is there with the same sizes."""
     stamp = DATA / "params.json"
