@@ -29,6 +29,7 @@ from monitor.config import WatchEntry
 from monitor.hitprep import Prepared, prepare
 from monitor.match import Matcher
 from monitor.records import Hit, Item
+from monitor.workerlife import exit_with_parent
 
 log = logging.getLogger("monitor.retrohunt")
 
@@ -63,6 +64,7 @@ def _start_worker(matcher: Matcher | None, watches: list[WatchEntry]) -> None:
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    exit_with_parent()
     _worker_matcher = matcher if matcher is not None else Matcher(watches)
 
 

@@ -12,7 +12,8 @@ it saves, stay with :func:`sources.common.off_loop`.
 - What the parser logs in the worker is collected and logged again here, under the same logger
   names and levels, through this process's handlers (and their redaction).
 - A worker that dies (a crash in the HTML parser on hostile input, the OOM killer) fails only the
-  pages it was given (ParseError); the next page gets a new pool.
+  pages it was given (ParseError); the next page gets a new pool. A worker whose parent died
+  exits too (:mod:`monitor.workerlife`).
 - ``LEAKMON_PARSE_WORKERS``: how many worker processes (default: the cores but one, 1 to 4);
   ``0`` parses in this process, as :func:`sources.common.off_loop` does.
 """
@@ -26,6 +27,7 @@ import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import ParseError
+from monitor.workerlife import exit_with_parent
 from sources.common import off_loop
 
 if TYPE_CHECKING:
@@ -116,6 +118,7 @@ class _Collect(logging.Handler):
 
 
 def _start_worker() -> None:
+    exit_with_parent()
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
