@@ -28,6 +28,15 @@ def mybb_listing(titles: list[str]) -> bytes:
             f'<table class="tborder clear">{rows}</table></body></html>').encode()
 
 
+def forum_config(site: LoopbackSite, bot: FakeBot, tmp_path: Path) -> Path:
+    """The daemon world's config (a feed, alerts to the fake Bot API) with the forum at /forum."""
+    config = tmp_path / "config.toml"
+    config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url, interval="60s")
+                      + f'\n[[source]]\nname = "forum"\nkind = "html"\npreset = "mybb"\nurl = "{site.url("/forum")}"\n'
+                        'interval = "60s"\n', encoding="utf-8")
+    return config
+
+
 def children(pid: int) -> set[int]:
     """Every process under ``pid`` (the parse workers and multiprocessing's helpers)."""
     found: set[int] = set()
@@ -56,6 +65,20 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def survivors(pids: set[int], seconds: float) -> list[bytes]:
+    """The command lines of the processes of ``pids`` still alive after up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = []
+    for pid in pids:
+        try:
+            left.append(Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") if alive(pid) else None)
+        except OSError:           # it ended just now
+            continue
+    return [cmdline for cmdline in left if cmdline is not None]
+
+
 def test_a_big_listing_is_parsed_in_the_worker_and_sigterm_stops_every_process(
         site: LoopbackSite, bot: FakeBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     titles = [f"Combolist fresh private access number {k}" for k in range(60)]
@@ -64,10 +87,7 @@ def test_a_big_listing_is_parsed_in_the_worker_and_sigterm_stops_every_process(
     assert len(listing) >= POOL_BYTES          # the page goes to the worker, not the poll's thread
     site.route("/forum", listing)
     serve_feed(site, [("n1", "Weekly news", "nothing")])
-    config = tmp_path / "config.toml"
-    config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url, interval="60s")
-                      + f'\n[[source]]\nname = "forum"\nkind = "html"\npreset = "mybb"\nurl = "{site.url("/forum")}"\n'
-                        'interval = "60s"\n', encoding="utf-8")
+    config = forum_config(site, bot, tmp_path)
     monkeypatch.delenv("LEAKMON_PARSE_WORKERS", raising=False)     # the default: workers on
     daemon = RunningDaemon(config, bot, tmp_path / "run.log")
     started: set[int] = set()
@@ -80,10 +100,7 @@ def test_a_big_listing_is_parsed_in_the_worker_and_sigterm_stops_every_process(
         code = daemon.stop(signal.SIGTERM)
     assert code == 0, daemon.output()
     assert "Traceback" not in daemon.output()
-    deadline = time.monotonic() + 10
-    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not [pid for pid in started if alive(pid)], "a worker process outlived the daemon"
+    assert not survivors(started, 10), "a worker process outlived the daemon"
     assert len([t for t in bot.texts(SOC) if "Mediboard database of a French hospital" in t]) == 1
 
 
@@ -92,10 +109,7 @@ def test_the_worker_does_not_outlive_a_killed_daemon(site: LoopbackSite, bot: Fa
     # kill -9 (the OOM killer, an operator): no handler runs, the worker must notice by itself.
     site.route("/forum", mybb_listing([f"Mediboard thread {k}" for k in range(60)]))
     serve_feed(site, [("n1", "Weekly news", "nothing")])
-    config = tmp_path / "config.toml"
-    config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url, interval="60s")
-                      + f'\n[[source]]\nname = "forum"\nkind = "html"\npreset = "mybb"\nurl = "{site.url("/forum")}"\n'
-                        'interval = "60s"\n', encoding="utf-8")
+    config = forum_config(site, bot, tmp_path)
     monkeypatch.delenv("LEAKMON_PARSE_WORKERS", raising=False)
     daemon = RunningDaemon(config, bot, tmp_path / "run.log")
     try:
@@ -104,8 +118,5 @@ def test_the_worker_does_not_outlive_a_killed_daemon(site: LoopbackSite, bot: Fa
         assert started
     finally:
         daemon.stop(signal.SIGKILL)
-    deadline = time.monotonic() + 15
-    while any(alive(pid) for pid in started) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = [Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ") for pid in started if alive(pid)]
+    left = survivors(started, 15)
     assert not left, f"processes outlived the killed daemon: {left}"
