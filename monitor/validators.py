@@ -3,9 +3,10 @@
 
 A poll asks the cache once before (:meth:`ValidatorCache.load`: a fresh process takes back what
 the store kept, so unchanged listings are still spared) and tells it once after
-(:meth:`ValidatorCache.settle`): a poll whose items were all stored keeps what it learned; a poll
-that failed, or left an item out (its page failed), forgets the source's validators in memory and
-in the store, so the next poll reads the listing in full and sees that item again.
+(:meth:`ValidatorCache.settlement`, written with the poll's items): a poll whose items were all
+stored keeps what it learned; a poll that failed, or left an item out (its page failed), forgets
+the source's validators in memory and in the store, so the next poll reads the listing in full and
+sees that item again.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ class MetaStore(Protocol):
     async def get_meta(self, key: str) -> str | None: ...
 
     async def get_metas(self, keys: Sequence[str]) -> dict[str, str]: ...
-
-    async def set_meta(self, key: str, value: str | None) -> None: ...
 
 
 def _key(source: str) -> str:
@@ -156,16 +155,12 @@ class ValidatorCache:
             self._take_back(source, await store.get_meta(_key(source)))
         self._loaded[source] = self.snapshot(source)
 
-    async def settle(self, source: str, store: MetaStore, *, keep: bool) -> None:
-        """After a poll whose results are stored: ``keep`` (every item was read and stored) saves
-        what changed; otherwise the source's validators are forgotten, here and in the store."""
-        for key, value in self.settlement(source, keep=keep).items():
-            await store.set_meta(key, value)
-
     def settlement(self, source: str, *, keep: bool) -> dict[str, str | None]:
-        """:meth:`settle` without the writes: it forgets in memory what it must, and returns the
-        store rows to write (meta key -> value, None deletes), for the caller to write in the
-        poll's own transaction. Should that transaction fail, :meth:`abandon` follows."""
+        """After a poll: ``keep`` (every item was read and stored) keeps what changed; otherwise
+        the source's validators are forgotten in memory. Returns the store rows to write (meta
+        key -> value, None deletes), which the caller writes in the poll's own transaction, so
+        they are stored with the items or not at all. Should that transaction fail,
+        :meth:`abandon` follows."""
         before = self._loaded.pop(source, {})
         if not keep:
             self.forget(source)

@@ -36,7 +36,7 @@ def test_validators_are_written_with_the_items_or_not_at_all(tmp_path: Path) -> 
         store.close()
 
 
-def test_settlement_gives_the_rows_settle_writes() -> None:
+def test_settlement_gives_the_rows_a_poll_writes() -> None:
     cache = ValidatorCache()
     cache._loaded["forum"] = {}
     cache.remember("forum", "http://forum.example/", '"v1"', None)

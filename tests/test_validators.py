@@ -13,6 +13,13 @@ URL = "http://forum.example/list"
 KEY = "http-validators:forum"
 
 
+async def settle(cache: ValidatorCache, store: AsyncStore, *, keep: bool) -> None:
+    """The end of a poll: the cache's settlement rows written to the store (``save_poll`` writes
+    them in the poll's transaction; here alone)."""
+    for key, value in cache.settlement("forum", keep=keep).items():
+        await store.set_meta(key, value)
+
+
 def run(path: Path, scenario) -> object:  # type: ignore[no-untyped-def]
     async def main() -> object:
         async with AsyncStore(path) as store:
@@ -27,7 +34,7 @@ def test_a_stored_poll_keeps_its_validators_for_the_next_process(tmp_path: Path)
         await cache.load("forum", store)
         cache.remember("forum", URL, '"v1"', None)
         assert not cache.same_body("forum", URL, b"listing")
-        await cache.settle("forum", store, keep=True)
+        await settle(cache, store, keep=True)
         return json.loads(await store.get_meta(KEY) or "{}")
 
     saved = run(tmp_path / "db", first)
@@ -46,10 +53,10 @@ def test_a_failed_poll_forgets_here_and_in_the_store(tmp_path: Path) -> None:
         cache = ValidatorCache()
         await cache.load("forum", store)
         cache.same_body("forum", URL, b"listing")
-        await cache.settle("forum", store, keep=True)
+        await settle(cache, store, keep=True)
         await cache.load("forum", store)
         cache.same_body("forum", URL, b"listing")
-        await cache.settle("forum", store, keep=False)       # e.g. an item page failed
+        await settle(cache, store, keep=False)       # e.g. an item page failed
         forgotten = not cache.knows("forum")
         meta = await store.get_meta(KEY)
         await cache.load("forum", store)                     # nothing to take back
@@ -65,7 +72,7 @@ def test_an_abandoned_poll_forgets_in_memory_and_an_unchanged_one_writes_nothing
         cache.remember("forum", URL, None, "Wed, 21 Oct 2025 07:28:00 GMT")
         cache.abandon("forum")
         await cache.load("forum", store)
-        await cache.settle("forum", store, keep=True)        # nothing learned: nothing written
+        await settle(cache, store, keep=True)        # nothing learned: nothing written
         return cache.knows("forum"), await store.get_meta(KEY)
 
     assert run(tmp_path / "db", scenario) == (False, None)
