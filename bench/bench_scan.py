@@ -9,8 +9,9 @@ Both sides are whole commands, start-up included: grep reads its pattern file an
 ``leakmon scan`` starts Python, loads the config and its ``[[watch_file]]`` CSV, compiles the
 watch list, reads the file, scans it and prints every hit. leakmon runs twice: "cold" with an
 empty compiled-list cache (it compiles and caches the watch list), then "warm" (it loads the
-cache: the normal case from the second run on). The throughput ratio is leakmon's over grep's
-(goal: warm >= 0.5). Both counts of planted names found are printed: grep counts matching lines
+cache: the normal case from the second run on), in rounds interleaved with grep's (``--rounds``,
+3): the throughput ratio is leakmon's best over grep's best (goal: warm >= 1.0), and the worst
+round's own ratio is printed too. Both counts of planted names found are printed: grep counts matching lines
 (one planted name per line at most) and misses the accent-folded, upper-cased accented,
 hyphen-swapped and defanged variants; leakmon must find all of them.
 Not part of the tests: it takes seconds and measures time.
@@ -71,6 +72,7 @@ def main() -> None:
     """Run grep, leakmon cold and leakmon warm; print the comparison."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of grep + leakmon (warm); best of each")
     args = parser.parse_args()
     csv_path, names, corpus = args.data / "establishments.csv", args.data / "names.txt", args.data / "corpus.txt"
     for path in (csv_path, names, corpus):
@@ -84,10 +86,18 @@ def main() -> None:
         config = Path(tmp) / "config.toml"
         config.write_text(watch_file_toml(csv_path), encoding="utf-8")
         cache = Path(tmp) / "cache"
-        grep_s, grep_lines = run_grep(names, corpus)
         cold_s, _ = run_leakmon(config, corpus, cache)
-        warm_s, output = run_leakmon(config, corpus, cache)
+        # Rounds of grep then leakmon (warm), interleaved so that a burst of load on the machine
+        # hits both sides: the best of each is compared, and the worst round is shown too.
+        rounds = []
+        for _ in range(args.rounds):
+            grep_s, grep_lines = run_grep(names, corpus)
+            warm_s, output = run_leakmon(config, corpus, cache)
+            rounds.append((grep_s, warm_s))
         shutil.rmtree(cache, ignore_errors=True)
+    grep_s = min(g for g, _ in rounds)
+    warm_s = min(w for _, w in rounds)
+    worst = min(g / w for g, w in rounds)
 
     found_on_line = found_per_line(output, corpus)
     by_variant: dict[str, list[int]] = {}
@@ -104,12 +114,13 @@ def main() -> None:
     print(f"grep -F -i -w -f (LC_ALL=C):   {grep_s:6.2f} s  {mb / grep_s:6.1f} MB/s  "
           f"lines matched: {grep_lines} (planted: {manifest['planted']})")
     print(f"leakmon scan, warm cache:      {warm_s:6.2f} s  {mb / warm_s:6.1f} MB/s  ratio {grep_s / warm_s:.2f} "
-          f"(goal >= 1.0)")
+          f"(goal >= 1.0; best of {len(rounds)} rounds each; worst round's ratio {worst:.2f})")
     print(f"leakmon scan, cold (compiles): {cold_s:6.2f} s  {mb / cold_s:6.1f} MB/s  ratio {grep_s / cold_s:.2f}")
     print(f"leakmon: {hits} hits on {len(found_on_line)} lines; planted names found {found}/{manifest['planted']}: "
           + ", ".join(f"{v} {c[0]}/{c[1]}" for v, c in sorted(by_variant.items())))
     result("1 scan", leakmon_s=round(warm_s, 2), leakmon_cold_s=round(cold_s, 2), anchor_s=round(grep_s, 2),
-           mb=round(mb, 1), ratio=round(grep_s / warm_s, 2), ratio_cold=round(grep_s / cold_s, 2),
+           mb=round(mb, 1), ratio=round(grep_s / warm_s, 2), worst_round_ratio=round(worst, 2),
+           ratio_cold=round(grep_s / cold_s, 2),
            found=found, planted=manifest["planted"], grep_lines=grep_lines, goal=">= 1.0",
            held=grep_s / warm_s >= 1.0 and found == manifest["planted"])
 

@@ -7,6 +7,8 @@ as in the file (``source[0]`` is the first ``[[source]]``).
 
 from __future__ import annotations
 
+import hashlib
+import marshal
 import os
 import re
 import tomllib
@@ -209,19 +211,25 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
             r.fail("name", f"duplicate watch name {show_value(entry.name)} (also {names[entry.name]})")
         names[entry.name] = f"watch[{i}]"
         watches.append(entry)
+    # What decides the entries, hashed as they are read: the inline entries' matching fields,
+    # then each watch file's content digest and strictness (the matcher's compiled-list cache
+    # key, without hashing 100,000 entries again at each start).
+    decided: list[Any] = [(e.name, e.terms, e.exclude, e.requires, e.strict) for e in watches]
     watch_files = []
     files: list[str] = []
     for i, table in enumerate(_array(top, "watch_file")):
         r = Reader(file, f"watch_file[{i}]", table)
-        spec, entries, read = watch_file(r, telegram, base)
+        spec, entries, read, content = watch_file(r, telegram, base)
         watch_files.append(spec)
         files.append(read)
+        decided.append(("watch_file", content, spec.strict))
+        label = f"watch_file[{i}]"
         for entry in entries:
             if entry.name in names:
                 r.fail("path", f"{show_value(spec.path)} repeats the watch name {show_value(entry.name)} "
                                f"(also {names[entry.name]})")
-            names[entry.name] = f"watch_file[{i}]"
-            watches.append(entry)
+            names[entry.name] = label
+        watches.extend(entries)
 
     sources: list[SourceConfig] = []
     seen: dict[str, int] = {}
@@ -232,9 +240,12 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
             r.fail("name", f"duplicate source name {show_value(src.name)} (also source[{seen[src.name]}])")
         seen[src.name] = i
         sources.append(src)
+    listed = tuple(watches)
+    digest = hashlib.sha256(marshal.dumps(decided, 2)).hexdigest()
     return Config(file=file, storage=storage, privacy=privacy, network=network, health=health, telegram=telegram,
-                  metrics=metrics, watches=tuple(watches), watch_files=tuple(watch_files),
-                  sources=tuple(_with_options(file, sources)), files=tuple(dict.fromkeys(files)))
+                  metrics=metrics, watches=listed, watch_files=tuple(watch_files),
+                  sources=tuple(_with_options(file, sources)), files=tuple(dict.fromkeys(files)),
+                  digest_of_watches=(listed, digest))
 
 
 def _array(top: Reader, name: str) -> list[Any]:

@@ -117,6 +117,17 @@ class Config:
     #: Every other file the config read (each ``[[watch_file]]``, resolved): an edit of any of
     #: them changes the config as much as an edit of the config file itself.
     files: tuple[str, ...] = ()
+    #: A digest of what decides ``watches`` (each inline entry; each watch file's content and
+    #: reading spec), and the very tuple it was computed for: see :meth:`watches_digest`.
+    digest_of_watches: tuple[tuple[WatchEntry, ...], str] | None = field(default=None, compare=False, repr=False)
+
+    def watches_digest(self) -> str | None:
+        """A digest that stands for every entry of ``watches`` (name, terms, excludes, requires,
+        strictness), known without reading the 100,000 entries of a registry again; None when
+        ``watches`` is not the tuple it was computed for (a Config built or replaced by hand)."""
+        if self.digest_of_watches is None or self.digest_of_watches[0] is not self.watches:
+            return None
+        return self.digest_of_watches[1]
 
     def source(self, name: str) -> SourceConfig:
         for src in self.sources:

@@ -128,13 +128,16 @@ class Matcher:
     """
 
     def __init__(self, watches: Sequence[WatchEntry], *, backend: str = "auto",
-                 cache_dir: str | os.PathLike[str] | _DefaultCache | None = DEFAULT_CACHE) -> None:
+                 cache_dir: str | os.PathLike[str] | _DefaultCache | None = DEFAULT_CACHE,
+                 watches_digest: str | None = None) -> None:
         """Compile ``watches``.
 
         ``backend``: "auto" (hyperscan for big lists when it is installed, else pyahocorasick),
         "ahocorasick" or "hyperscan" (falls back to pyahocorasick when not installed).
         ``cache_dir``: where compiled hyperscan databases of big lists are cached (default
         :func:`default_cache_dir`; None: no cache).
+        ``watches_digest``: :meth:`monitor.configtypes.Config.watches_digest` when ``watches`` is
+        that config's list: it keys the cached list instead of a hash of every entry.
         """
         if backend not in _BACKENDS:
             raise ValueError(f"backend must be one of {', '.join(_BACKENDS)}, not {backend!r}")
@@ -146,12 +149,13 @@ class Matcher:
         was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._build(watches, backend, cache)
+            self._build(watches, backend, cache, watches_digest)
         finally:
             if was_enabled:
                 gc.enable()
 
-    def _build(self, watches: Sequence[WatchEntry], backend: str, cache_dir: Path | None) -> None:
+    def _build(self, watches: Sequence[WatchEntry], backend: str, cache_dir: Path | None,
+               watches_digest: str | None) -> None:
         self.watches: tuple[WatchEntry, ...] = tuple(watches)
         plain = Automaton(strict=False)
         strict = Automaton(strict=True)
@@ -174,7 +178,8 @@ class Matcher:
             from monitor import listcache
 
             key = listcache.list_key(self.watches, NORMALIZATION_VERSION, hyperscan_module().__version__, backend,
-                                     str(matchengine.BUCKET_KEYS), str(matchengine.HYPERSCAN_MIN_KEYS))
+                                     str(matchengine.BUCKET_KEYS), str(matchengine.HYPERSCAN_MIN_KEYS),
+                                     digest=watches_digest)
             state = listcache.load(cache_dir, key)
             if state is not None and self._restore(state, plain, strict):
                 self._automata = [a for a in (plain, strict) if a.active]

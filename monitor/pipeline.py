@@ -49,7 +49,8 @@ class Engine:
     @classmethod
     def build_matcher(cls, config: Config) -> tuple[Matcher, dict[str, WatchEntry]]:
         """Compile the watch list of a config."""
-        return Matcher(config.watches), {w.name: w for w in config.watches}
+        matcher = Matcher(config.watches, watches_digest=config.watches_digest())
+        return matcher, {w.name: w for w in config.watches}
 
 
 @dataclass(frozen=True)

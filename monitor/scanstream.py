@@ -244,12 +244,19 @@ class StreamScanner:
         counted = 0
         base = self._base
         count, rfind, find = buf.count, buf.rfind, buf.find
+        span = (-1, -1)
+        match = context = ""
         for start, e, end, index in found:
-            lines += count("\n", counted, start)
-            counted = start
-            # The context is the hit's line, cut 80 characters before and after the hit: look
-            # for the line's ends only that far (a dump without newlines has megabyte lines).
-            lo, hi = max(0, start - 80), end + 80
-            line_end = find("\n", start, hi)
-            yield Occurrence(e, index, base + start, base + end, lines + 1, buf[start:end],
-                             buf[max(rfind("\n", lo, start) + 1, lo): hi if line_end < 0 else line_end].strip())
+            if (start, end) != span:
+                # One alias shared by many entries (a group's domain, "ehpad-saint-vincent-de-paul")
+                # gives one hit per entry at the same place: their line, match and context are one.
+                span = (start, end)
+                lines += count("\n", counted, start)
+                counted = start
+                # The context is the hit's line, cut 80 characters before and after the hit: look
+                # for the line's ends only that far (a dump without newlines has megabyte lines).
+                lo, hi = max(0, start - 80), end + 80
+                line_end = find("\n", start, hi)
+                match = buf[start:end]
+                context = buf[max(rfind("\n", lo, start) + 1, lo): hi if line_end < 0 else line_end].strip()
+            yield Occurrence(e, index, base + start, base + end, lines + 1, match, context)

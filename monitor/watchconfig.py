@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gc
+import io
 import re
 from pathlib import Path
 
@@ -73,8 +74,9 @@ def _entries(spec: WatchFile, rows: list[tuple[str, tuple[str, ...]]]) -> list[W
     return entries
 
 
-def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFile, list[WatchEntry], str]:
-    """One ``[[watch_file]]``: its spec, its entries, and the path of the file it read."""
+def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFile, list[WatchEntry], str, str]:
+    """One ``[[watch_file]]``: its spec, its entries, the path of the file it read, and the
+    :func:`monitor.watchfilecache.digest` of the bytes the entries were read from."""
     r.only(("path", "name_column", "terms_columns", "kind", "severity", "chats", "strict", "separator"))
     spec = WatchFile(path=r.text("path", required=True), name_column=r.text("name_column", "name"),
                      terms_columns=r.strings("terms_columns") or (r.text("name_column", "name"),),
@@ -85,20 +87,30 @@ def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFi
         path = base / path
     from monitor import watchfilecache
 
-    cached = watchfilecache.load(path, spec)
+    # The file is read once: the digest, the cache and the entries all come from these bytes,
+    # so a file edited while it is read can never leave rows cached under another content's digest.
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        r.fail("path", f"cannot read {show_value(str(path))}: {exc.strerror or exc}")
+        raise
+    key = watchfilecache.digest(content, spec)
+    cached = watchfilecache.load(key)
     if cached is not None:
         was_enabled = gc.isenabled()
         gc.disable()         # 100,000 new objects, none in a cycle: no collection pass is worth it
         try:
-            return spec, _entries(spec, cached), str(path)
+            return spec, _entries(spec, cached), str(path), key
         finally:
             if was_enabled:
                 gc.enable()
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        r.fail("path", f"cannot read {show_value(str(path))}: {exc.strerror or exc}")
-        raise
+    rows = _read_rows(r, spec, path, content)
+    watchfilecache.save(key, rows)
+    return spec, _entries(spec, rows), str(path), key
+
+
+def _read_rows(r: Reader, spec: WatchFile, path: Path, content: bytes) -> list[tuple[str, tuple[str, ...]]]:
+    """The (name, terms) rows of a watch file's CSV content; rows of one name are merged."""
     # A national registry has 100,000 rows: csv.reader with column positions (not DictReader),
     # a C regex for "has a letter or digit", and the cyclic GC paused (the rows and terms are
     # plain strings, lists and tuples: no cycles) keep this to a fraction of a second.
@@ -106,45 +118,42 @@ def watch_file(r: Reader, telegram: TelegramConfig, base: Path) -> tuple[WatchFi
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        with handle:
-            try:
-                reader = csv.reader(handle)
-                columns = next(reader, None) or []
-                for col in (spec.name_column, *spec.terms_columns):
-                    if col not in columns:
-                        r.fail("name_column" if col == spec.name_column else "terms_columns",
-                               f"{show_value(str(path))} has no column {show_value(col)} "
-                               f"(columns: {', '.join(columns)})")
-                # a repeated column name means its last column, as with csv.DictReader
-                last = {col: at for at, col in enumerate(columns)}
-                name_at = last[spec.name_column]
-                term_at = [last[col] for col in spec.terms_columns]
-                width = max(name_at, *term_at) + 1
-                separator = spec.separator
-                has_alnum = _HAS_ALNUM.search
-                for row in reader:
-                    if len(row) < width:
-                        row += [""] * (width - len(row))     # a short row: its missing cells are empty
-                    name = row[name_at].strip()
-                    if not name:
+        try:
+            reader = csv.reader(io.StringIO(content.decode("utf-8-sig"), newline=""))
+            columns = next(reader, None) or []
+            for col in (spec.name_column, *spec.terms_columns):
+                if col not in columns:
+                    r.fail("name_column" if col == spec.name_column else "terms_columns",
+                           f"{show_value(str(path))} has no column {show_value(col)} "
+                           f"(columns: {', '.join(columns)})")
+            # a repeated column name means its last column, as with csv.DictReader
+            last = {col: at for at, col in enumerate(columns)}
+            name_at = last[spec.name_column]
+            term_at = [last[col] for col in spec.terms_columns]
+            width = max(name_at, *term_at) + 1
+            separator = spec.separator
+            has_alnum = _HAS_ALNUM.search
+            for row in reader:
+                if len(row) < width:
+                    row += [""] * (width - len(row))     # a short row: its missing cells are empty
+                name = row[name_at].strip()
+                if not name:
+                    continue
+                terms = merged.get(name)
+                if terms is None:
+                    terms = merged[name] = []
+                for at in term_at:
+                    cell = row[at]
+                    if not cell:
                         continue
-                    terms = merged.get(name)
-                    if terms is None:
-                        terms = merged[name] = []
-                    for at in term_at:
-                        cell = row[at]
-                        if not cell:
-                            continue
-                        for term in cell.split(separator) if separator in cell else (cell,):
-                            term = term.strip()
-                            if term and term not in terms and has_alnum(term):
-                                # the name cell's own string when equal: one object, not two
-                                terms.append(name if term == name else term)
-            except (csv.Error, UnicodeDecodeError) as exc:
-                r.fail("path", f"{show_value(str(path))} is not a readable UTF-8 CSV file: {exc}")
-        entries = _entries(spec, [(name, tuple(terms)) for name, terms in merged.items() if terms])
+                    for term in cell.split(separator) if separator in cell else (cell,):
+                        term = term.strip()
+                        if term and term not in terms and has_alnum(term):
+                            # the name cell's own string when equal: one object, not two
+                            terms.append(name if term == name else term)
+        except (csv.Error, UnicodeDecodeError) as exc:
+            r.fail("path", f"{show_value(str(path))} is not a readable UTF-8 CSV file: {exc}")
+        return [(name, tuple(terms)) for name, terms in merged.items() if terms]
     finally:
         if was_enabled:
             gc.enable()
-    watchfilecache.save(path, spec, [(e.name, e.terms) for e in entries])
-    return spec, entries, str(path)

@@ -70,3 +70,55 @@ def test_a_watch_file_is_read_again_when_it_changes(monkeypatch: pytest.MonkeyPa
     assert load_config(config).watches == first           # from the cache
     csv_path.write_text("name,alias\nCHU de Nantes,CHU Nantes\nClinique Sud,\n", encoding="utf-8")  # same size
     assert [w.name for w in load_config(config).watches] == ["CHU de Nantes", "Clinique Sud"]
+
+
+def test_the_config_digest_keys_the_cached_list(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # A config's watches_digest stands for its entries (no hash of 100,000 entries at each start):
+    # any edit that changes an entry gives another digest, hence another cached list.
+    from dataclasses import replace
+
+    from monitor.config import load_config
+
+    monkeypatch.setattr(match_module, "LIST_CACHE_MIN_PHRASES", 0)
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path / "cache"))
+    csv_path = tmp_path / "names.csv"
+    config = tmp_path / "config.toml"
+
+    def write(rows: str, strict: str = "false", exclude: str = "tutorial") -> None:
+        csv_path.write_text("name,alias\n" + rows, encoding="utf-8")
+        config.write_text(f'[[watch]]\nname = "Medi"\nterms = ["Mediboard"]\nexclude = ["{exclude}"]\n'
+                          f'[[watch_file]]\npath = "{csv_path.as_posix()}"\nterms_columns = ["name", "alias"]\n'
+                          f'strict = {strict}\n', encoding="utf-8")
+
+    def hits(text: str) -> list[tuple[str, int, int]]:
+        loaded = load_config(config)
+        matcher = Matcher(loaded.watches, backend="hyperscan", cache_dir=tmp_path / "lists",
+                          watches_digest=loaded.watches_digest())
+        found = [(w, s, e) for w, _t, s, e in matcher.scan(text)]
+        assert found == [(w, s, e) for w, _t, s, e in Matcher(loaded.watches, backend="hyperscan",
+                                                                cache_dir=None).scan(text)]
+        return found
+
+    text = "Mediboard dump of CHU de Rennes and CHU de Nantes, Clinique Sud"
+    write("CHU de Rennes,CHU Rennes\nClinique Sud,\n")
+    first = load_config(config)
+    digest = first.watches_digest()
+    assert digest is not None and load_config(config).watches_digest() == digest
+    assert {w for w, *_ in hits(text)} == {"Medi", "CHU de Rennes", "Clinique Sud"}
+    assert len(list((tmp_path / "lists").glob("*.list"))) == 1
+    assert {w for w, *_ in hits(text)} == {"Medi", "CHU de Rennes", "Clinique Sud"}    # from the cached list
+    # The same size, another name: another digest, another list, the new name found.
+    write("CHU de Nantes,CHU Nantes\nClinique Sud,\n")
+    assert load_config(config).watches_digest() != digest
+    assert {w for w, *_ in hits(text)} == {"Medi", "CHU de Nantes", "Clinique Sud"}
+    assert len(list((tmp_path / "lists").glob("*.list"))) == 2
+    # Strictness of the file, an inline entry's exclude: each changes the digest.
+    digests = {load_config(config).watches_digest()}
+    write("CHU de Nantes,CHU Nantes\nClinique Sud,\n", strict="true")
+    digests.add(load_config(config).watches_digest())
+    write("CHU de Nantes,CHU Nantes\nClinique Sud,\n", exclude="tutoriel")
+    digests.add(load_config(config).watches_digest())
+    assert len(digests) == 3
+    # A list that is not the config's own has no digest: its entries are hashed.
+    assert replace(first, watches=first.watches[:1]).watches_digest() is None
+    assert replace(first, sources=()).watches_digest() == digest
