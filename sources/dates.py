@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 
 _EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
 _FORMATS = (
@@ -31,13 +32,23 @@ def parse_date(text: str | None) -> datetime | None:
     """
     if text is None:
         return None
-    value = " ".join(str(text).split())
+    raw = text if isinstance(text, str) else str(text)
+    # A listing repeats its dates (every row of a day, every poll of an unchanged row): each
+    # distinct text is read once. Long texts are not kept (a date is short).
+    return _read_cached(raw) if len(raw) <= 128 else _read(raw)
+
+
+def _read(raw: str) -> datetime | None:
+    value = " ".join(raw.split())
     if not value or len(value) > 80:
         return None
     try:
         return _parse_date(value)
     except (ValueError, OverflowError, OSError, TypeError, IndexError):
         return None
+
+
+_read_cached = lru_cache(maxsize=4096)(_read)
 
 
 # MyBB's own format ("11-20-2024, 10:15 PM", in every listing row's title attribute), read
