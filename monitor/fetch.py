@@ -24,8 +24,6 @@ import http.cookiejar
 import logging
 import ssl
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import httpx
 
@@ -34,6 +32,7 @@ from monitor.errors import FetchError, NotModified, OffOriginError
 from monitor.fetchdecode import ACCEPT_ENCODING, Decoder
 from monitor.httperrors import short_error, translate_error
 from monitor.origins import DEFAULT_PORTS, NoCookies, Origin, origin_of, origin_text, parse_url, source_proxy
+from monitor.page import Page
 from monitor.redaction import redact
 from monitor.sourceconfig import SourceConfig
 from monitor.validators import ValidatorCache
@@ -54,31 +53,6 @@ _MAX_REASON_URL = 200
 def _show_url(url: str) -> str:
     shown = redact(url)
     return shown if len(shown) <= _MAX_REASON_URL else shown[:_MAX_REASON_URL] + "..."
-
-
-# ---------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class Page:
-    """One fetched response. ``url`` is the final URL after (same-origin) redirects."""
-
-    url: str
-    status: int
-    body: bytes
-    headers: Mapping[str, str] = field(default_factory=dict)   # lower-case names
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "").split(";")[0].strip().lower()
-
-    @property
-    def charset(self) -> str | None:
-        """The charset named by Content-Type, if any."""
-        for part in self.headers.get("content-type", "").split(";")[1:]:
-            key, _, value = part.partition("=")
-            if key.strip().lower() == "charset" and value.strip():
-                return value.strip().strip('"').lower()
-        return None
 
 
 # ---------------------------------------------------------------- the shared network
