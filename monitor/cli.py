@@ -95,7 +95,10 @@ def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
     selected = [s for s in config.sources if not names or s.name in names]
     from monitor import usecases
 
-    sys.exit(_print_once(asyncio.run(usecases.once(config, selected, deliver_timeout))))
+    code = _print_once(asyncio.run(usecases.once(config, selected, deliver_timeout)))
+    from monitor.quickexit import exit_process
+
+    exit_process(code)      # everything is stored and delivered: no interpreter teardown to wait for
 
 
 def _print_once(outcome: Any) -> int:
