@@ -206,8 +206,10 @@ def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
 
     days = days if days is not None else config.health.retrohunt_days
     progress = _progress("retro-hunt") if sys.stderr.isatty() and not opts.quiet else None
-    outcome = asyncio.run(usecases.retrohunt(config, watches, days, progress))
-    click.echo(f"retro-hunt: {outcome.result.posts} posts over {days} days, {outcome.result.new_hits} new hits")
+    # The hunt's result is printed as soon as it is known: delivering its alerts may take a while
+    # (Telegram's rate limits; the console prints every alert after this line).
+    outcome = asyncio.run(usecases.retrohunt(config, watches, days, progress, hunted=lambda result: click.echo(
+        f"retro-hunt: {result.posts} posts over {days} days, {result.new_hits} new hits")))
     sys.exit(EXIT_OK if outcome.ok else EXIT_FAILED)
 
 

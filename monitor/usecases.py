@@ -79,14 +79,18 @@ async def once(config: Config, selected: Sequence[SourceConfig], deliver_timeout
 
 async def retrohunt(config: Config, watches: Sequence[WatchEntry], days: int,
                     progress: Callable[[int, int], None] | None = None,
-                    deliver_timeout: float = 60.0) -> RetrohuntOutcome:
+                    deliver_timeout: float = 60.0,
+                    hunted: Callable[[RetrohuntResult], None] | None = None) -> RetrohuntOutcome:
     """Match the posts of the last ``days`` days against ``watches``, store the new hits, deliver
-    their alerts. ``progress(done, total)`` is called as posts are matched."""
+    their alerts. ``progress(done, total)`` is called as posts are matched; ``hunted(result)``
+    once the hunt is done, before the delivery (which may take up to ``deliver_timeout``)."""
     from monitor.retrohunt import retrohunt as hunt
 
     store = AsyncStore(config.storage.path)
     try:
         result = await hunt(store, list(watches), days, progress=progress)
+        if hunted is not None:
+            hunted(result)
         async with dispatcher(config, store) as disp:
             delivery = await disp.drain(deliver_timeout)
     finally:

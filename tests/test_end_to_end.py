@@ -163,6 +163,9 @@ def test_retrohunt_by_hand_alerts_stored_posts_for_a_new_entry(world) -> None:
     result = cli(config, "retrohunt", "--days", "30", "--watch", "Escrow")
     assert result.exit_code == 0, result.output
     assert "1 new hits" in result.stdout and "retro-hunt" in result.stdout
+    # The hunt is reported as soon as it is done, before its alerts are delivered (printed here).
+    report = result.stdout.index("retro-hunt: ")
+    assert "Escrow" in result.stdout[report:] and "Escrow" not in result.stdout[:report], result.stdout
     rows = json.loads(cli(config, "hits", "--format", "json", "--watch", "Escrow").stdout)
     assert [(r["source"], r["item_id"], r["retro"]) for r in rows] == [("forum-mybb", "201", True)]
     again = cli(config, "retrohunt", "--watch", "Escrow")
