@@ -23,21 +23,29 @@ class Snippets:
     """Masked snippets of the hits of one post (title and text as stored, None read as "").
 
     Whether a field can hold personal data at all is asked once per field, not per hit: a field
-    that cannot gets its snippets without the finders (same result, see monitor.privacy).
+    that cannot gets its snippets without the finders (same result, see monitor.privacy). A
+    snippet is a function of the field, the match's span and the terms only: the hits of many
+    entries on one match (entries sharing an alias: dozens on a post) share one computation.
     """
 
     def __init__(self, title: str, text: str) -> None:
         self.title = title
         self.text = text
         self._maskable: dict[str, bool] = {}
+        self._made: dict[tuple[str, int, int, tuple[str, ...]], str] = {}
 
     def of(self, hit: Hit) -> str:
         """The masked snippet kept with ``hit`` (its match in the field it names)."""
+        key = (hit.field, hit.start, hit.end, hit.terms)
+        made = self._made.get(key)
+        if made is not None:
+            return made
         shown = self.text if hit.field == "text" else self.title
         mask = self._maskable.get(hit.field)
         if mask is None:
             mask = self._maskable[hit.field] = could_hold_personal_data(shown)
-        return masked_snippet(shown, hit.start, hit.end, hit.terms, mask=mask)
+        made = self._made[key] = masked_snippet(shown, hit.start, hit.end, hit.terms, mask=mask)
+        return made
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,9 @@ def watch_entries(rng: random.Random) -> dict[str, WatchEntry]:
 def random_hit(rng: random.Random, watch: str, title: str, text: str | None) -> Hit:
     field = rng.choice(("title", "text"))
     shown = title if field == "title" else (text or "")
+    if rng.random() < 0.4:       # entries sharing an alias: many hits of one post on the same match
+        return Hit(watch=watch, terms=("dump", "Mediboard"), field=field, start=min(8, len(shown)),
+                   end=min(20, len(shown)))
     start = rng.randrange(0, len(shown) + 1) if shown and rng.random() < 0.9 else rng.randrange(0, 50)
     end = start + rng.randrange(0, 30)           # past the end now and then: the snippet falls back
     return Hit(watch=watch, terms=(watch,), field=field, start=start, end=end)
