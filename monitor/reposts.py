@@ -99,6 +99,9 @@ class TitleForms:
         self._forms: dict[str | None, TitleForm] = {}
         self._keys: dict[str, TitleForm] = {}
         self._seqs: dict[str, difflib.SequenceMatcher[str]] = {}
+        # Answers by (new key, earlier key): the hits of many entries on one post (entries that
+        # share an alias) meet the same earlier titles again and again.
+        self._near: dict[tuple[str, str], bool] = {}
 
     def of_key(self, key: str) -> TitleForm:
         """The form of a :func:`title_key`."""
@@ -116,7 +119,11 @@ class TitleForms:
 
     def near(self, new: TitleForm, earlier: TitleForm) -> bool:
         """:func:`near_identical` of a new title's form and an earlier one's."""
-        return _near(new, earlier, self._seqs)
+        pair = (new.key, earlier.key)
+        known = self._near.get(pair)
+        if known is None:
+            known = self._near[pair] = _near(new, earlier, self._seqs)
+        return known
 
 
 class EarlierHit(NamedTuple):

@@ -40,7 +40,7 @@ log = logging.getLogger("monitor.store")
 class _Post:
     """An item about to get new hits, as stored now: its title, text, triage and title key."""
 
-    __slots__ = ("_fresh", "_text", "_title", "key", "raw_title", "snippets", "triage")
+    __slots__ = ("_fresh", "_severities", "_text", "_title", "key", "raw_title", "snippets", "triage")
 
     def __init__(self, raw_title: str | None, title: str, text: str, triage: Triage,
                  prepared: Prepared | None) -> None:
@@ -50,6 +50,14 @@ class _Post:
         self.snippets: Mapping[Hit, str] = prepared.snippets if prepared is not None else {}
         self._fresh: Snippets | None = None
         self._title, self._text = title, text
+        self._severities: dict[str, str] = {}
+
+    def severity(self, configured: str) -> str:
+        """The triage's severity for an entry configured with ``configured`` (once per value)."""
+        found = self._severities.get(configured)
+        if found is None:
+            found = self._severities[configured] = self.triage.severity(configured)
+        return found
 
     def snippet(self, hit: Hit) -> str:
         found = self.snippets.get(hit)
@@ -189,6 +197,7 @@ class HitsMixin(StoreBase):
         # the outbox rows name them before the single executemany.
         next_id: int = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM hits").fetchone()[0]
         rows = []
+        terms_json: dict[tuple[str, ...], str] = {}      # a few distinct term lists over many hits
         found: dict[Route, list[int]] = {}
         group_items: dict[int, int] = {}           # first hit -> its item pk
         for pk, hit in new:
@@ -200,9 +209,11 @@ class HitsMixin(StoreBase):
             if first is not None:
                 group_items[first[0]] = first[1]
             hit_id, next_id = next_id, next_id + 1
+            terms = terms_json.get(hit.terms)
+            if terms is None:
+                terms = terms_json[hit.terms] = json.dumps(list(hit.terms), ensure_ascii=False)
             rows.append((hit_id, pk, hit.watch, watch.kind if watch else "other",
-                         post.triage.severity(watch.severity if watch else "medium"),
-                         json.dumps(list(hit.terms), ensure_ascii=False), hit.field, hit.start, hit.end,
+                         post.severity(watch.severity if watch else "medium"), terms, hit.field, hit.start, hit.end,
                          int(retro), now, first[0] if first else None, post.snippet(hit)))
             candidates.add(hit_id, pk, hit.watch, first[0] if first else None, post.raw_title)
             for route in routes(pk, hit.watch, watch.chats if watch else (), first[0] if first else None, muted):
