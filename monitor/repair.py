@@ -198,6 +198,14 @@ def lookalikes(text: str) -> str:
     """
     if text.isascii():
         return text
+    try:
+        # Latin-1 text (French or English with accents) holds no Cyrillic or Greek letter: one
+        # C pass at ~1 GB/s instead of the search below (~100 MB/s).
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        pass
+    else:
+        return text
     other = _OTHER.search(text)
     if other is None:
         return text
