@@ -25,6 +25,7 @@ import bisect
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import phonenumbers
 from phonenumbers.phonenumberutil import _VALID_PUNCTUATION as _PHONE_PUNCTUATION
@@ -117,12 +118,32 @@ def _cards(text: str) -> Iterable[Finding]:
             yield Finding("card", m.start(), m.end(), m.start(), m.end())
 
 
+def _could_be_phone(text: str) -> bool:
+    """Whether ``text`` holds a run of digits a phone number could be made of, or a plus sign and
+    a digit (see _DIGIT_RUN): a text without either holds no phone number."""
+    return _DIGIT_RUN.search(text) is not None or (_PLUS.search(text) is not None
+                                                   and _ANY_DIGIT.search(text) is not None)
+
+
+class _PhoneMatcher(phonenumbers.PhoneNumberMatcher):
+    """phonenumbers' matcher, told to skip at once each candidate (a run of digits and
+    punctuation it found) that cannot hold a phone number by the rule of :func:`_could_be_phone`.
+    A skipped candidate counts as a failed one, as parsing it would; the matches are the same.
+    In forum text most candidates are lone numbers (a year, a price, digits of a hash): parsing
+    each cost ~40 us."""
+
+    def _extract_match(self, candidate: str, offset: int) -> Any:
+        if not _could_be_phone(candidate):
+            return None
+        return super()._extract_match(candidate, offset)
+
+
 def _phones(text: str) -> Iterable[Finding]:
-    if FAST and not _DIGIT_RUN.search(text) and not (_PLUS.search(text) and _ANY_DIGIT.search(text)):
+    if FAST and not _could_be_phone(text):
         return      # no run of digits a phone number could be made of (see _DIGIT_RUN)
+    matcher = _PhoneMatcher if FAST else phonenumbers.PhoneNumberMatcher
     try:
-        for m in phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID,
-                                                 max_tries=100_000):
+        for m in matcher(text, "FR", leniency=phonenumbers.Leniency.VALID, max_tries=100_000):
             yield Finding("phone", m.start, m.end, m.start, m.end)
     except Exception:  # noqa: BLE001 - a library bug on hostile text must not stop an alert; the rest is masked
         return
