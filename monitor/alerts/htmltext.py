@@ -39,7 +39,10 @@ _MAX_URL = 2048
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit of Telegram's message limit."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if text.isascii():
+        return len(text)
+    # Two bytes per unit; a lone surrogate is one unit, as Telegram would count it.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def visible_text(message: str) -> str:
@@ -59,9 +62,17 @@ def _is_dropped(ch: str) -> bool:
     return unicodedata.category(ch) in ("Cc", "Cf", "Cs")
 
 
+# Within Latin-1 the characters _is_dropped() drops are these (controls but newline and tab, and
+# the soft hyphen): such text, most of what alerts show, is cleaned in one C call, not per character.
+_LATIN1_DROPPED = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\xad]")
+
+
 def clean(text: str, *, multiline: bool = False) -> str:
     """Drop invisible/control characters and fold whitespace (one line unless ``multiline``)."""
-    kept = "".join(ch for ch in text if not _is_dropped(ch))
+    if not text or max(text) <= "\xff":
+        kept = _LATIN1_DROPPED.sub("", text)
+    else:
+        kept = "".join(ch for ch in text if not _is_dropped(ch))
     if multiline:
         kept = _INLINE_SPACES.sub(" ", kept.replace("\r", ""))
         kept = "\n".join(line.strip() for line in kept.split("\n"))
