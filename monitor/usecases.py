@@ -70,7 +70,8 @@ async def once(config: Config, selected: Sequence[SourceConfig], deliver_timeout
         await eng.prime(selected)
         # What runs after the polls (matching the first new items, delivery) is imported while
         # the polls wait on the network, not after them.
-        import_soon("monitor.batchmatch", "monitor.alerts.console", "monitor.alerts.outbox")
+        import_soon("monitor.batchmatch", "monitor.triage", "monitor.hitprep", "monitor.alerts.console",
+                    "monitor.alerts.outbox")
         reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)

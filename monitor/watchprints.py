@@ -79,8 +79,6 @@ async def hunt_changes(store: AsyncStore, watches: Sequence[WatchEntry], days: i
     The first time (no fingerprints yet: a new database, or one written before fingerprints were
     kept) the list is only recorded: what an earlier version already watched is not hunted again.
     """
-    from monitor.retrohunt import retrohunt
-
     changes = await watch_changes(store, watches)
     names = [w.name for w in watches]
     if changes.first:
@@ -89,6 +87,8 @@ async def hunt_changes(store: AsyncStore, watches: Sequence[WatchEntry], days: i
         return 0
     new_hits = 0
     if changes.changed:
+        from monitor.retrohunt import retrohunt  # its worker pool machinery only when there is a hunt
+
         result = await retrohunt(store, changes.changed, days)
         new_hits = result.new_hits
         log.info("retro-hunt of %d watch entries new or changed since the last run: %d posts, %d new hits",

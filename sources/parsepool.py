@@ -27,7 +27,6 @@ import os
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import ParseError
-from monitor.workerlife import exit_with_parent
 from sources.common import off_loop
 
 if TYPE_CHECKING:
@@ -118,6 +117,8 @@ class _Collect(logging.Handler):
 
 
 def _start_worker() -> None:
+    from monitor.workerlife import exit_with_parent  # multiprocessing: in the worker, not at every start
+
     exit_with_parent()
     root = logging.getLogger()
     for handler in list(root.handlers):

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from monitor.errors import StoreError
 from monitor.records import HitView, Item
-from monitor.triage import Triage
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -121,6 +120,8 @@ def item_of(row: Sequence[Any]) -> Item:
 
 
 def hit_view_of(row: Sequence[Any]) -> HitView:
+    from monitor.triage import Triage  # phonenumbers and the ID checkers: not for a poll's writes
+
     (hid, watch, kind, severity, terms, fld, start, end, retro, first_seen, fp, repost_of) = row[:12]
     return HitView(id=hid, watch=watch, kind=kind, severity=severity, terms=tuple(json.loads(terms)),
                    field=fld, start=start, end=end, retro=bool(retro), first_seen=req_dt(first_seen),

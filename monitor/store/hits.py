@@ -17,9 +17,9 @@ import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from monitor.config import WatchEntry
-from monitor.hitprep import Prepared, Snippets
 from monitor.records import Hit
 from monitor.reposts import (
     REPOST_CANDIDATES,
@@ -32,7 +32,10 @@ from monitor.reposts import (
 )
 from monitor.routing import Route, outbox_row, routes
 from monitor.store.base import StoreBase, chunks, dumps, marks, req_dt, ts
-from monitor.triage import Triage, assess
+
+if TYPE_CHECKING:
+    from monitor.hitprep import Prepared, Snippets
+    from monitor.triage import Triage
 
 log = logging.getLogger("monitor.store")
 
@@ -64,6 +67,8 @@ class _Post:
         if found is not None:
             return found
         if self._fresh is None:
+            from monitor.hitprep import Snippets
+
             self._fresh = Snippets(self._title, self._text)
         return self._fresh.of(hit)
 
@@ -151,6 +156,8 @@ class HitsMixin(StoreBase):
         """The items about to get hits, with their triage: the stored one, else the prepared one
         (when prepared from the stored title and text), else computed now. Triages not stored
         yet are stored (once per item; a changed text clears it), so alert, hits and exports agree."""
+        from monitor.triage import Triage, assess  # the phone and ID finders: only once hits are stored
+
         posts: dict[int, _Post] = {}
         to_store: list[tuple[str, int]] = []
         rows: dict[int, tuple[str | None, str | None, str | None]] = {}

@@ -8,18 +8,20 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from monitor.config import WatchEntry
 from monitor.errors import StoreError
 from monitor.evidence import PageRecord
 from monitor.health import HealthState, transition
-from monitor.hitprep import Prepared
 from monitor.records import Hit, Item, PollRecord, SaveResult, is_cut_of
 from monitor.store.base import ITEM_COLUMNS, guarded, insert_rows, item_of, opt_ts, ts
 from monitor.store.hits import HitsMixin
 from monitor.store.retention import save_evidence
-from monitor.triage import assess
+
+if TYPE_CHECKING:
+    from monitor.hitprep import Prepared
+    from monitor.triage import Triage
 
 log = logging.getLogger("monitor.store")
 
@@ -102,7 +104,12 @@ class IngestMixin(HitsMixin):
         now = ts(self._now())
         unique = list({it.item_id: it for it in reversed(items)}.values())[::-1]   # first occurrence wins
         # The triage of a post that hits costs up to ~0.5 s on a long sample: done before the write lock.
-        ready = {it.item_id: assess(it.title, it.text) for it in unique if it.item_id in hits and it.text is not None}
+        ready: dict[str, Triage] = {}
+        if hits:
+            from monitor.triage import assess  # the phone and ID finders: only for polls that hit
+
+            ready = {it.item_id: assess(it.title, it.text) for it in unique
+                     if it.item_id in hits and it.text is not None}
         with self._write() as conn:
             stored = self._lookup(poll.source, [it.item_id for it in unique])
             new_rows = []
