@@ -34,18 +34,21 @@ def _started_as_leakmon() -> bool:
 def exit_process(code: int) -> NoReturn:
     """Exit with ``code``: at once after the exit handlers when leakmon owns the process (see the
     module doc), by SystemExit otherwise."""
-    others = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
-    if others or not _started_as_leakmon():
+    if not _started_as_leakmon():
         sys.exit(code)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+    _flush()
+    # The handlers first: they stop the parse workers and join the pool's threads. They run once
+    # (the interpreter forgets them), so the SystemExit below, if any, does not repeat them.
     atexit._run_exitfuncs()
+    _flush()
+    if any(t is not threading.main_thread() and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(code)      # a thread of ours still runs: a normal exit waits for it
+    os._exit(code)
+
+
+def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):
             pass
-    os._exit(code)
