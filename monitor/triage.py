@@ -96,11 +96,51 @@ CLAIMED: dict[str, tuple[str, ...]] = {
                     "passports", "passeport", "passeports", "id card", "id cards"),
 }
 _PHRASE_LABEL = {phrase: label for label, phrases in CLAIMED.items() for phrase in phrases}
-_CLAIMED = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted(map(re.escape, _PHRASE_LABEL), key=len, reverse=True))
-                      + r")(?![a-z0-9])")
+
+
+def _phrase_index(phrase_label: Mapping[str, str]) -> tuple[re.Pattern[str], dict[str, list[tuple[list[str], str]]]]:
+    """The regex of the phrases (longest first), and the phrases by their first word, most words first."""
+    pattern = re.compile(r"(?<![a-z0-9])(" + "|".join(sorted(map(re.escape, phrase_label), key=len, reverse=True))
+                         + r")(?![a-z0-9])")
+    by_first: dict[str, list[tuple[list[str], str]]] = {}
+    for phrase in sorted(phrase_label, key=lambda p: p.count(" "), reverse=True):
+        by_first.setdefault(phrase.split(" ")[0], []).append((phrase.split(" "), phrase_label[phrase]))
+    return pattern, by_first
+
+
+_CLAIMED, _BY_FIRST = _phrase_index(_PHRASE_LABEL)
 ORDER = tuple(CLAIMED)
 _SEEN_LABEL = {kind: LABELS[kind] for kind in KINDS}     # privacy kind -> label above
 _SEEN_ORDER = ("nir", "iban", "card", "email", "phone")   # the most sensitive first on the triage line
+
+
+def _labels_named(folded: str) -> set[str]:
+    """The labels of the phrases :data:`_CLAIMED` finds in a match-form text.
+
+    An ASCII match form is words of [a-z0-9] joined by single spaces, so the regex can only
+    match whole words, and at each word it takes the phrase of most words that starts there,
+    then goes on after it: the same walk is done here word by word (~4 times faster than the
+    alternation tried at every character). Other text (a letter without an ASCII fold left in
+    it, such as "œ", bounds a word for the regex) goes through the regex.
+    """
+    if not folded.isascii():
+        return {_PHRASE_LABEL[m.group(1)] for m in _CLAIMED.finditer(folded)}
+    found: set[str] = set()
+    words = folded.split(" ")
+    at, n = 0, len(words)
+    by_first = _BY_FIRST
+    while at < n:
+        phrases = by_first.get(words[at])
+        at += 1
+        if phrases is None:
+            continue
+        for phrase, label in phrases:
+            size = len(phrase)
+            if size == 1 or words[at - 1:at - 1 + size] == phrase:
+                found.add(label)
+                at += size - 1
+                break
+    return found
 
 
 def claimed_kinds(*texts: str | None) -> list[str]:
@@ -108,8 +148,7 @@ def claimed_kinds(*texts: str | None) -> list[str]:
     :data:`ORDER` ("noms, prénoms, date de naissance" -> names, DOB)."""
     found: set[str] = set()
     for text in texts:
-        folded = match_form((text or "")[:_COUNT_SCAN])
-        found.update(_PHRASE_LABEL[m.group(1)] for m in _CLAIMED.finditer(folded))
+        found.update(_labels_named(match_form((text or "")[:_COUNT_SCAN])))
     return [label for label in ORDER if label in found]
 
 
