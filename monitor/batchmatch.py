@@ -103,10 +103,13 @@ def match_many(matcher: Matcher, pairs: Sequence[tuple[str, str | None]]) -> lis
         text = words.text
         # Where each separator word lies in the word form: a match belongs to the segment between two.
         marks: list[int] = []
-        at = text.find(joiner)
+        # Found by the letter alone (a one-character search runs at memory speed; " þ " was
+        # searched at ~300 MB/s), then checked to stand alone between spaces.
+        at = text.find(separator)
         while at >= 0:
-            marks.append(at)
-            at = text.find(joiner, at + 1)
+            if text[at - 1] == " " and text[at + 1:at + 2] == " ":
+                marks.append(at - 1)
+            at = text.find(separator, at + 1)
         if len(marks) != len(segments) - 1:
             # The separator letter is in the text itself: one by one, as the reference does.
             return [matcher.match(title, text) for title, text in pairs]

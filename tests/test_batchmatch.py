@@ -58,6 +58,10 @@ def test_the_separator_letter_in_a_text_or_a_key(engine: str) -> None:
     matcher = Matcher(WATCHES)
     pairs = [("Þ þ CHU de", "Rennes þ"), ("x", "Mediboard")]
     assert match_many(matcher, pairs) == one_by_one(matcher, pairs)
+    # the letter inside words (no word of its own): the batch is still matched in one pass
+    pairs = [("aþb CHU de Rennes", "þCHU de Rennes"), ("CHU de Rennesþ x", "Mediboard þþ"), ("x", "hsjþfr hsj.fr")]
+    assert match_many(matcher, pairs) == one_by_one(matcher, pairs)
+    assert sum(map(len, one_by_one(matcher, pairs))) >= 4
     icelandic = Matcher(WATCHES + [WatchEntry(name="Þórshöfn", terms=("Þórshöfn", "ð"))])
     assert _separator(icelandic) == "ø"
     pairs = [("Þórshöfn þ", "ð x"), ("CHU de", "Rennes")]
