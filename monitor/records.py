@@ -38,6 +38,10 @@ class Item:
     body_url: str | None = field(default=None, compare=False)
 
 
+#: A stored post as a retro-hunt reads it: (item pk, source, item_id, title, text).
+PostRow = tuple[int, str, str, str | None, str | None]
+
+
 @dataclass(frozen=True)
 class Hit:
     """One watch entry matched by one item.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from monitor.config import WatchEntry
 from monitor.match import Matcher
-from monitor.records import Item
+from monitor.records import PostRow
 from monitor.retropool import Matched, Matching, pool_size
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
     total = await store.count_posts(since)
     matching = Matching(matcher, watches, pool_size(total) if workers is None else workers)
     ahead = max(2, 2 * matching.workers)            # batches matched ahead of the one being stored
-    pending: deque[tuple[list[Item], asyncio.Future[Matched]]] = deque()
+    pending: deque[tuple[list[PostRow], asyncio.Future[Matched]]] = deque()
     done = new_hits = 0
 
     async def store_oldest() -> None:
@@ -57,7 +57,7 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
             progress(done, total)
 
     try:
-        async for batch in store.iter_posts(since):
+        async for batch in store.iter_post_rows(since):
             pending.append((batch, matching.submit(batch)))
             if len(pending) >= ahead:
                 await store_oldest()

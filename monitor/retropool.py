@@ -28,7 +28,7 @@ from monitor.batchmatch import match_many
 from monitor.config import WatchEntry
 from monitor.hitprep import Prepared, prepare
 from monitor.match import Matcher
-from monitor.records import Hit, Item
+from monitor.records import Hit, PostRow
 from monitor.workerlife import exit_with_parent
 
 log = logging.getLogger("monitor.retrohunt")
@@ -43,17 +43,18 @@ Matched = tuple[Found, dict[tuple[str, str], Prepared]]
 _worker_matcher: Matcher | None = None      # in a worker process: its own compiled list
 
 
-def match_batch(matcher: Matcher, batch: Sequence[Item]) -> Matched:
-    """The hits of a batch of posts by (source, item_id), and the triage and snippets of each post
-    that hits (computed here, outside the store's write transaction; the store checks that the
-    post is still what they were computed from)."""
+def match_batch(matcher: Matcher, batch: Sequence[PostRow]) -> Matched:
+    """The hits of a batch of posts (``(pk, source, item_id, title, text)`` rows) by (source,
+    item_id), and the triage and snippets of each post that hits (computed here, outside the
+    store's write transaction; the store checks that the post is still what they were computed from)."""
     # One fold and one automaton pass for the whole batch (monitor.batchmatch), same hits.
     found: Found = {}
     prepared: dict[tuple[str, str], Prepared] = {}
-    for item, hits in zip(batch, match_many(matcher, [(item.title, item.text) for item in batch])):
+    for (_pk, source, item_id, title, text), hits in zip(
+            batch, match_many(matcher, [(row[3] or "", row[4]) for row in batch])):
         if hits:
-            found[(item.source, item.item_id)] = hits
-            prepared[(item.source, item.item_id)] = prepare(item.title, item.text, hits)
+            found[(source, item_id)] = hits
+            prepared[(source, item_id)] = prepare(title, text, hits)
     return found, prepared
 
 
@@ -68,7 +69,7 @@ def _start_worker(matcher: Matcher | None, watches: list[WatchEntry]) -> None:
     _worker_matcher = matcher if matcher is not None else Matcher(watches)
 
 
-def _match_in_worker(batch: list[Item]) -> Matched:
+def _match_in_worker(batch: list[PostRow]) -> Matched:
     assert _worker_matcher is not None, "worker not started"
     return match_batch(_worker_matcher, batch)
 
@@ -100,14 +101,14 @@ class Matching:
             self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=start)
         self.workers = workers
 
-    def _in_thread(self, batch: list[Item]) -> asyncio.Future[Matched]:
+    def _in_thread(self, batch: list[PostRow]) -> asyncio.Future[Matched]:
         return asyncio.get_running_loop().run_in_executor(None, match_batch, self._matcher, batch)
 
     def _broken(self, exc: BaseException) -> None:
         log.warning("retro-hunt: worker processes failed (%s); matching in this process", exc)
         self.close()
 
-    def submit(self, batch: list[Item]) -> asyncio.Future[Matched]:
+    def submit(self, batch: list[PostRow]) -> asyncio.Future[Matched]:
         """Start matching ``batch``."""
         if self._pool is not None:
             try:
@@ -116,7 +117,7 @@ class Matching:
                 self._broken(exc)
         return self._in_thread(batch)
 
-    async def result(self, batch: list[Item], future: asyncio.Future[Matched]) -> Matched:
+    async def result(self, batch: list[PostRow], future: asyncio.Future[Matched]) -> Matched:
         """What ``submit(batch)`` computed (matched again here if the worker pool broke meanwhile)."""
         try:
             return await future

@@ -78,8 +78,7 @@ def test_workers_store_what_one_process_stores(tmp_path: Path) -> None:
 
 
 def test_a_broken_worker_pool_is_replaced_by_matching_here(tmp_path: Path) -> None:
-    batch = [Item(source="s", item_id=str(n), url="", title=f"CHU de Rennes leak {n}", text="Mediboard dump")
-             for n in range(20)]
+    batch = [(n + 1, "s", str(n), f"CHU de Rennes leak {n}", "Mediboard dump") for n in range(20)]
     matcher = Matcher(WATCHES)
     expected = match_batch(matcher, batch)
 

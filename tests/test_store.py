@@ -384,6 +384,10 @@ def test_iter_posts_in_batches_since_a_date(store: Store, clock: Clock) -> None:
     assert [i.item_id for b in batches for i in b] == [str(n) for n in range(3, 10)]
     assert batches[0][0].text == "new 3"
     assert store.count_posts(T0) == 10
+    # the rows a retro-hunt reads: the same posts, in the same batches
+    rows = list(store.iter_post_rows(since, batch=3))
+    assert [[(src, iid, title or "", text) for _pk, src, iid, title, text in b] for b in rows] == \
+        [[(i.source, i.item_id, i.title, i.text) for i in b] for b in batches]
 
 
 def test_retro_hits_are_marked_retro_and_alert_only_new_entries(store: Store, clock: Clock) -> None:

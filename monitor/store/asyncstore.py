@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from monitor.records import Item
+from monitor.records import Item, PostRow
 from monitor.store.core import Store
 
 P = ParamSpec("P")
@@ -104,6 +104,15 @@ class AsyncStore:
         posts = self._store.iter_posts(since, batch)
         while True:
             chunk = await self._run(functools.partial(next, posts, None))
+            if chunk is None:
+                return
+            yield chunk
+
+    async def iter_post_rows(self, since: datetime, batch: int = 500) -> AsyncIterator[list[PostRow]]:
+        """Like Store.iter_post_rows; each batch is fetched in the worker thread."""
+        rows = self._store.iter_post_rows(since, batch)
+        while True:
+            chunk = await self._run(functools.partial(next, rows, None))
             if chunk is None:
                 return
             yield chunk
