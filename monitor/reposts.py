@@ -125,6 +125,12 @@ class TitleForms:
             known = self._near[pair] = _near(new, earlier, self._seqs)
         return known
 
+    def bound(self, limit: int = 50_000) -> None:
+        """Start afresh when more than ``limit`` titles, matchers or answers are kept (one object
+        serves a whole retro-hunt: its memory must not grow with the hunt)."""
+        if max(len(self._forms), len(self._keys), len(self._seqs), len(self._near)) > limit:
+            self._forms, self._keys, self._seqs, self._near = {}, {}, {}, {}
+
 
 class EarlierHit(NamedTuple):
     """An earlier hit of the same watch entry, as repost grouping looks at it (a named tuple: a

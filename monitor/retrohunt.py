@@ -67,6 +67,7 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
         for _, future in pending:
             future.cancel()
         matching.close()
+        await store.end_retro_hunt()
     if progress and total == 0:
         progress(0, 0)
     return RetrohuntResult(done, new_hits)

@@ -121,7 +121,7 @@ def table(path: Path, sql: str) -> list[tuple[object, ...]]:
 @pytest.fixture(params=[1000, 3], ids=["candidates-1000", "candidates-3"])
 def candidates(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """The repost candidate limit (3 makes the limit bite, inside a batch and across batches)."""
-    monkeypatch.setattr("monitor.store.hits.REPOST_CANDIDATES", request.param)
+    monkeypatch.setattr("monitor.store.candidates.REPOST_CANDIDATES", request.param)
     monkeypatch.setattr(PerHitStore, "candidates", request.param)
     yield request.param
 

@@ -69,6 +69,7 @@ class AsyncStore:
     save_poll = _offload(Store.save_poll)
     count_posts = _offload(Store.count_posts)
     save_retro_hits = _offload(Store.save_retro_hits)
+    end_retro_hunt = _offload(Store.end_retro_hunt)
     # outbox and mutes
     enqueue_text = _offload(Store.enqueue_text)
     due_outbox = _offload(Store.due_outbox)

@@ -3,35 +3,26 @@ outbox rows, inside the caller's write transaction.
 
 The work is done per batch, not per hit: the posts' rows are read in one query per 500 posts,
 each post's triage and snippets are computed once (or taken from a :class:`monitor.hitprep.Prepared`
-computed before the transaction), the repost candidates of each watch entry are read once and
-kept up to date in memory as the batch's hits join them, and the hits, triages and outbox rows
+computed before the transaction), the repost candidates of each watch entry are read once
+(:mod:`monitor.store.candidates`; a retro-hunt keeps them from batch to batch while nothing else
+writes) and kept up to date in memory as the batch's hits join them, and the hits, triages and outbox rows
 are written with one ``executemany`` each. What is stored is what storing the hits one by one
 stores (same ids, snippets, triage, groups and rows; tested against that per-hit path).
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import logging
-import sqlite3
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from monitor.config import WatchEntry
 from monitor.records import Hit
-from monitor.reposts import (
-    REPOST_CANDIDATES,
-    REPOST_WINDOW_DAYS,
-    EarlierHit,
-    TitleForms,
-    group_of,
-    long_enough,
-    title_key,
-)
+from monitor.reposts import long_enough, title_key
 from monitor.routing import Route, outbox_row, routes
-from monitor.store.base import StoreBase, chunks, dumps, marks, req_dt, ts
+from monitor.store.base import StoreBase, chunks, dumps, marks
+from monitor.store.candidates import Candidates
 
 if TYPE_CHECKING:
     from monitor.hitprep import Prepared, Snippets
@@ -73,82 +64,6 @@ class _Post:
         return self._fresh.of(hit)
 
 
-class _Candidates:
-    """The repost candidates of each watch entry, read once per batch and kept in step in memory.
-
-    What one query per new hit would return: the newest :data:`REPOST_CANDIDATES` hits of the
-    entry first seen in the repost window, on other items, newest first (by first seen, then id).
-    The batch's own new hits join the lists as they are given ids. (An item has at most one hit
-    per entry and a new hit's (item, entry) is not stored yet, so "on other items" never drops a
-    stored row: reading the newest :data:`REPOST_CANDIDATES` rows of each entry is enough.)
-    """
-
-    def __init__(self, conn: sqlite3.Connection, watches: Iterable[str], now: str) -> None:
-        self._conn = conn
-        self._now = now
-        since = ts(req_dt(now) - timedelta(days=REPOST_WINDOW_DAYS))
-        # Each list holds (first_seen, id, repost_of, item_pk, title) rows in ascending (first_seen, id)
-        # order (ids are unique: tuples sort by those two); new hits go in with insort.
-        self._lists: dict[str, list[tuple[str, int, int | None, int, str | None]]] = {watch: [] for watch in watches}
-        # Most entries have few hits in the window (or none): their rows come in one query per 500
-        # entries; an entry with more than REPOST_CANDIDATES gets its own query with a LIMIT.
-        counts: dict[str, int] = {}
-        for part in chunks(list(self._lists)):
-            counts.update(conn.execute(
-                f"SELECT watch, count(*) FROM hits WHERE watch IN ({marks(len(part))}) AND first_seen >= ? "
-                "GROUP BY watch", (*part, since)).fetchall())
-        few = [watch for watch, n in counts.items() if n <= REPOST_CANDIDATES]
-        for part in chunks(few):
-            for row in conn.execute(
-                    f"SELECT h.first_seen, h.id, h.repost_of, h.item_pk, i.title, h.watch FROM hits h "
-                    f"JOIN items i ON i.id = h.item_pk WHERE h.watch IN ({marks(len(part))}) AND h.first_seen >= ?",
-                    (*part, since)):
-                self._lists[row[5]].append(row[:5])
-        for watch, n in counts.items():
-            if n > REPOST_CANDIDATES:
-                self._lists[watch] = conn.execute(
-                    "SELECT h.first_seen, h.id, h.repost_of, h.item_pk, i.title FROM hits h "
-                    "JOIN items i ON i.id = h.item_pk WHERE h.watch = ? AND h.first_seen >= ? "
-                    "ORDER BY h.first_seen DESC, h.id DESC LIMIT ?", (watch, since, REPOST_CANDIDATES)).fetchall()
-        for rows in self._lists.values():
-            rows.sort()
-        self._item_of: dict[int, int] = {}         # new hit id -> its item pk
-        self._forms = TitleForms()
-
-    def _newest(self, watch: str, pk: int) -> Iterator[EarlierHit]:
-        taken = 0
-        for row in reversed(self._lists.get(watch, ())):
-            if taken == REPOST_CANDIDATES:
-                return
-            if row[3] != pk:
-                taken += 1
-                yield EarlierHit(*row[1:])
-
-    def group(self, pk: int, watch: str, key: str) -> tuple[int, int] | None:
-        """(first hit, its item pk) of the group a new hit of ``watch`` on item ``pk`` joins, or None."""
-        if not long_enough(key):
-            return None
-        best = group_of(key, self._newest(watch, pk), self._forms)
-        if best is None:
-            return None
-        first, item_pk = best
-        if item_pk is None:
-            item_pk = self._item_of.get(first)
-            if item_pk is None:
-                row = self._conn.execute("SELECT item_pk FROM hits WHERE id = ?", (first,)).fetchone()
-                if row is None:
-                    return None
-                item_pk = row[0]
-        return first, item_pk
-
-    def add(self, hit_id: int, pk: int, watch: str, repost_of: int | None, title: str | None) -> None:
-        """A new hit of this batch, first seen now: a candidate for the hits after it."""
-        self._item_of[hit_id] = pk
-        rows = self._lists.get(watch)
-        if rows is not None:
-            bisect.insort(rows, (self._now, hit_id, repost_of, pk, title))
-
-
 class HitsMixin(StoreBase):
     """The hit-storing half of ingest (see :class:`monitor.store.Store`)."""
 
@@ -180,11 +95,13 @@ class HitsMixin(StoreBase):
         return posts
 
     def _insert_hits(self, pairs: Sequence[tuple[int, Hit]], watches: Mapping[str, WatchEntry], *,
-                     retro: bool, now: str, prepared: Mapping[int, Prepared] | None = None) -> tuple[int, int]:
+                     retro: bool, now: str, prepared: Mapping[int, Prepared] | None = None,
+                     candidates: Candidates | None = None) -> tuple[int, int]:
         """Insert the hits an item did not have (by (item, watch)); queue their outbox rows as
         :mod:`monitor.routing` says (repost groups from :mod:`monitor.reposts`). ``prepared``
         (item pk -> its triage and snippets computed before the transaction) spares computing
-        them here. Returns (new hits, outbox rows)."""
+        them here; ``candidates``, the repost candidates kept from the batch before (a
+        retro-hunt's, still valid), spares reading them again. Returns (new hits, outbox rows)."""
         conn = self._conn
         existing: set[tuple[int, str]] = set()
         for part in chunks(list(dict.fromkeys(pk for pk, _ in pairs))):
@@ -199,7 +116,9 @@ class HitsMixin(StoreBase):
             return 0, 0
         muted = set(conn.execute("SELECT chat, watch FROM mutes WHERE until > ?", (now,)).fetchall())
         posts = self._posts(list(dict.fromkeys(pk for pk, _ in new)), prepared or {})
-        candidates = _Candidates(conn, dict.fromkeys(h.watch for pk, h in new if long_enough(posts[pk].key)), now)
+        if candidates is None:
+            candidates = Candidates(conn)
+        candidates.read((h.watch for pk, h in new if long_enough(posts[pk].key)), now)
         # Ids given here are those SQLite would give one insert at a time (the largest rowid plus one):
         # the outbox rows name them before the single executemany.
         next_id: int = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM hits").fetchone()[0]

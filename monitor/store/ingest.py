@@ -16,6 +16,7 @@ from monitor.evidence import PageRecord
 from monitor.health import HealthState, transition
 from monitor.records import Hit, Item, PollRecord, PostRow, SaveResult, is_cut_of
 from monitor.store.base import ITEM_COLUMNS, guarded, insert_rows, item_of, opt_ts, ts
+from monitor.store.candidates import Candidates
 from monitor.store.hits import HitsMixin
 from monitor.store.retention import save_evidence
 
@@ -57,6 +58,8 @@ def _changed(item: Item, title: str | None, text: str | None, erased: bool = Fal
 
 class IngestMixin(HitsMixin):
     """Writes of polls and retro-hunts (see :class:`monitor.store.Store`)."""
+
+    _retro_candidates: Candidates | None = None     # kept between a retro-hunt's batches
 
     @guarded("known ids")
     def known_ids(self, source: str, ids: Sequence[str]) -> set[str]:
@@ -249,7 +252,13 @@ class IngestMixin(HitsMixin):
         by_source: dict[str, list[str]] = {}
         for source, item_id in hits:
             by_source.setdefault(source, []).append(item_id)
+        # The repost candidates of the hunt's batch before, if nothing changed them since (any
+        # other write, by this connection or another, or a clock that went back drops them).
+        kept, self._retro_candidates = self._retro_candidates, None
         with self._write():
+            if kept is not None and not kept.still_valid(now):
+                kept = None
+            candidates = kept if kept is not None else Candidates(self._conn)
             pairs: list[tuple[int, Hit]] = []
             ready: dict[int, Prepared] = {}
             for source, ids in by_source.items():
@@ -260,5 +269,13 @@ class IngestMixin(HitsMixin):
                         pairs.extend((pk, h) for h in hits[(source, item_id)])
                         if prepared and (source, item_id) in prepared:
                             ready[pk] = prepared[(source, item_id)]
-            new_hits, _ = self._insert_hits(pairs, watches, retro=True, now=now, prepared=ready)
+            new_hits, _ = self._insert_hits(pairs, watches, retro=True, now=now, prepared=ready,
+                                            candidates=candidates)
+        candidates.batch_done()
+        self._retro_candidates = candidates
         return new_hits
+
+    @guarded("end retro-hunt")
+    def end_retro_hunt(self) -> None:
+        """Forget the repost candidates kept between a retro-hunt's batches (their memory)."""
+        self._retro_candidates = None

@@ -20,13 +20,13 @@ from monitor.triage import Triage, assess
 
 
 class PerHitStore(Store):
-    """A Store whose hits are stored one by one (``prepared`` is ignored: everything is computed
-    from the stored post). ``candidates`` is the repost candidate limit it reads."""
+    """A Store whose hits are stored one by one (``prepared`` and kept repost candidates are ignored:
+    everything is computed from the stored post). ``candidates`` is the repost candidate limit it reads."""
 
     candidates = 1000
 
     def _insert_hits(self, pairs: Sequence[tuple[int, Hit]], watches: Mapping[str, WatchEntry], *,
-                     retro: bool, now: str, prepared: Any = None) -> tuple[int, int]:
+                     retro: bool, now: str, prepared: Any = None, candidates: Any = None) -> tuple[int, int]:
         conn = self._conn
         item_pks = list(dict.fromkeys(pk for pk, _ in pairs))
         existing: set[tuple[int, str]] = set()
