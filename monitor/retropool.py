@@ -35,7 +35,7 @@ log = logging.getLogger("monitor.retrohunt")
 
 POOL_MIN_POSTS = 20_000        # a shorter hunt is over before the workers would have compiled the list
 MAX_WORKERS = 4
-MIN_CPUS = 4                   # fewer usable cores: matched in a thread of the parent
+MIN_CPUS = 2                   # one usable core: matched in a thread of the parent
 
 Found = dict[tuple[str, str], list[Hit]]
 Matched = tuple[Found, dict[tuple[str, str], Prepared]]
@@ -80,9 +80,9 @@ def pool_size(posts: int) -> int:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
-    # The parent keeps about one core busy reading posts and storing hits; on 2 or 3 cores the
-    # workers' pickling and start-up cost more than they give (measured: 36.7 s instead of 32.1 s
-    # for 100,000 posts on 2 cores).
+    # The parent reads posts, sends them as plain rows and stores the hits (~40 % of the CPU of
+    # a hunt); one worker matches and prepares the rest. On 2 cores (load average ~1.5) one worker
+    # took a 100,000-post hunt from ~21 s to ~17.5 s; two workers on 2 cores: 21-23 s.
     return 0 if posts < POOL_MIN_POSTS or cpus < MIN_CPUS else min(cpus - 1, MAX_WORKERS)
 
 

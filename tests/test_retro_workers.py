@@ -99,9 +99,10 @@ def test_a_broken_worker_pool_is_replaced_by_matching_here(tmp_path: Path) -> No
     assert asyncio.run(run()) == [expected, expected]
 
 
-def test_workers_only_for_long_hunts_on_four_cores_or_more(monkeypatch) -> None:
+def test_workers_only_for_long_hunts_on_two_cores_or_more(monkeypatch) -> None:
     from monitor import retropool
 
-    for cores, posts, expected in ((2, 10**6, 0), (3, 10**6, 0), (4, 10**6, 3), (16, 10**6, 4), (16, 19_999, 0)):
+    for cores, posts, expected in ((1, 10**6, 0), (2, 10**6, 1), (3, 10**6, 2), (4, 10**6, 3), (16, 10**6, 4),
+                                   (16, 19_999, 0)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
         assert retropool.pool_size(posts) == expected
