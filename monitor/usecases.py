@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from monitor.config import Config, SourceConfig, WatchEntry
-from monitor.pipeline import PollReport, poll_source
+from monitor.pipeline import Engine, PollReport, poll_source
 from monitor.runtime import dispatcher, engine, import_soon
 from monitor.store import AsyncStore
 from monitor.watchprints import hunt_changes
@@ -83,10 +83,32 @@ async def _once(config: Config, selected: Sequence[SourceConfig], deliver_timeou
         # the polls wait on the network, not after them.
         import_soon("monitor.batchmatch", "monitor.triage", "monitor.hitprep", "monitor.alerts.console",
                     "monitor.alerts.outbox")
-        reports = await asyncio.gather(*(poll_source(src, eng) for src in selected))
+        reports = await asyncio.gather(*await _start_polls(selected, eng))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)
     return OnceResult(tuple(reports), delivery)
+
+
+#: Polls started between two looks at the network. Each poll runs up to its first request when it
+#: starts (~0.1 ms); started all in one go, 400 polls kept the first answers unread for ~0.15 s.
+START_BATCH = 16
+
+
+async def _start_polls(selected: Sequence[SourceConfig], eng: Engine) -> list[asyncio.Task[PollReport]]:
+    """One task per source, all started now (in order, so the per-host queues keep the config's
+    order), yielding to the event loop after each :data:`START_BATCH` so answers to the first
+    requests are read while the other polls start."""
+    tasks: list[asyncio.Task[PollReport]] = []
+    try:
+        for number, src in enumerate(selected, 1):
+            tasks.append(asyncio.create_task(poll_source(src, eng)))
+            if number % START_BATCH == 0:
+                await asyncio.sleep(0)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        raise
+    return tasks
 
 
 async def retrohunt(config: Config, watches: Sequence[WatchEntry], days: int,
