@@ -8,8 +8,9 @@ and share the parent's compiled watch list (copy-on-write: nothing to load); the
 prepare, touching neither the database nor the parent's threads, and leave signals to the parent.
 Elsewhere they are spawned and compile the list once each (from the list cache the parent's own
 build has just written). The parent keeps reading posts and storing hits, in the order of the
-batches, so what is stored does not depend on the workers. If the pool breaks (a worker killed),
-the batches not done are matched in the parent.
+batches, so what is stored does not depend on the workers (with a single worker the parent also
+matches every :data:`PARENT_SHARE`-th batch itself: it would otherwise wait on the worker). If
+the pool breaks (a worker killed), the batches not done are matched in the parent.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ log = logging.getLogger("monitor.retrohunt")
 POOL_MIN_POSTS = 20_000        # a shorter hunt is over before the workers would have compiled the list
 MAX_WORKERS = 4
 MIN_CPUS = 2                   # one usable core: matched in a thread of the parent
+PARENT_SHARE = 4               # with one worker, every 4th batch is matched in the parent
 
 Found = dict[tuple[str, str], list[Hit]]
 Matched = tuple[Found, dict[tuple[str, str], Prepared]]
@@ -100,6 +102,10 @@ class Matching:
             start = (matcher, []) if fork else (None, list(watches))
             self._pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=start)
         self.workers = workers
+        # With one worker, the parent (reading, storing: ~40 % of the CPU of a hunt) would wait on
+        # it about half the time: it matches every PARENT_SHARE-th batch itself.
+        self._share = PARENT_SHARE if workers == 1 else 0
+        self._submitted = 0
 
     def _in_thread(self, batch: list[PostRow]) -> asyncio.Future[Matched]:
         return asyncio.get_running_loop().run_in_executor(None, match_batch, self._matcher, batch)
@@ -110,7 +116,8 @@ class Matching:
 
     def submit(self, batch: list[PostRow]) -> asyncio.Future[Matched]:
         """Start matching ``batch``."""
-        if self._pool is not None:
+        self._submitted += 1
+        if self._pool is not None and not (self._share and self._submitted % self._share == 0):
             try:
                 return asyncio.get_running_loop().run_in_executor(self._pool, _match_in_worker, batch)
             except BrokenProcessPool as exc:

@@ -67,13 +67,14 @@ def rows(path: Path) -> list[list[tuple[object, ...]]]:
 
 
 def test_workers_store_what_one_process_stores(tmp_path: Path) -> None:
-    fill(tmp_path / "base.db", 1_300)                  # three batches of 500
-    for name in ("thread.db", "workers.db"):
+    fill(tmp_path / "base.db", 2_100)                  # five batches of 500 (one worker: the 4th matched here)
+    for name in ("thread.db", "workers.db", "worker.db"):
         shutil.copy(tmp_path / "base.db", tmp_path / name)
     alone = hunt(tmp_path / "thread.db", 0)
     pooled = hunt(tmp_path / "workers.db", 2)
-    assert alone == pooled and alone[0] == 1_300 and alone[1] > 300
-    assert rows(tmp_path / "thread.db") == rows(tmp_path / "workers.db")
+    shared = hunt(tmp_path / "worker.db", 1)
+    assert alone == pooled == shared and alone[0] == 2_100 and alone[1] > 500
+    assert rows(tmp_path / "thread.db") == rows(tmp_path / "workers.db") == rows(tmp_path / "worker.db")
     assert any(row[10] is not None for row in rows(tmp_path / "thread.db")[0])     # reposts were grouped
 
 
