@@ -139,3 +139,36 @@ def test_a_date_read_again_is_the_same_as_read_once(text: str) -> None:
     first = dates.parse_date(text)
     assert dates.parse_date(text) == first == dates._read(text)
     assert dates.parse_date(" " * 200 + text) == dates._read(" " * 200 + text)     # long: not cached
+
+
+class _Node:
+    """A stand-in for a lexbor node that counts the steps taken through it."""
+
+    steps = 0
+
+    def __init__(self, mem_id: int, parent: _Node | None) -> None:
+        self.mem_id, self._parent, self._next = mem_id, parent, None
+
+    @property
+    def next(self) -> _Node | None:
+        _Node.steps += 1
+        return self._next
+
+    @property
+    def parent(self) -> _Node | None:
+        _Node.steps += 1
+        return self._parent
+
+
+def test_where_nested_blocks_end_is_found_in_linear_steps() -> None:
+    """Hostile pages nest thousands of blocks: finding where each ends must not walk back up
+    through all its ancestors every time (20,000 nested <div>s took 50 s that way)."""
+    root = _Node(0, None)
+    chain = [root]
+    for number in range(1, 5001):
+        chain.append(_Node(number, chain[-1]))
+    known: dict[int, int | None] = {}
+    _Node.steps = 0
+    for node in chain[1:]:                      # in the walk's order: outermost first
+        assert common._after(node, 0, known) is None      # the innermost ends with the walk
+    assert _Node.steps <= 3 * len(chain)
