@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from sources import common, dates
+from sources import common, dates, visibletext
 from sources.common import absolute_url, decode_html, html_text
 from sources.links import join_plain
 from tests.support.htmltext import html_text_reference
@@ -170,5 +170,5 @@ def test_where_nested_blocks_end_is_found_in_linear_steps() -> None:
     known: dict[int, int | None] = {}
     _Node.steps = 0
     for node in chain[1:]:                      # in the walk's order: outermost first
-        assert common._after(node, 0, known) is None      # the innermost ends with the walk
+        assert visibletext._after(node, 0, known) is None      # the innermost ends with the walk
     assert _Node.steps <= 3 * len(chain)

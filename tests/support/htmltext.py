@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborNode
 
-from sources.common import (
+from sources.visibletext import (
     _BLOCK_BREAK,
     _BLOCK_RUN,
     _BLOCK_TAGS,
