@@ -70,6 +70,10 @@ class _State:
 
 def _last_cut(buf: str, lo: int, hi: int) -> int:
     """Index of the last separator in ``buf[lo:hi]``, or -1."""
+    if hi <= lo:
+        # An empty range; a negative ``hi`` (a buffer shorter than the context) must not count
+        # from the end as str.rfind would: the window would end before its hits' context.
+        return -1
     best = -1
     for ch in _FAST_CUTS:
         at = buf.rfind(ch, max(lo, best + 1), hi)

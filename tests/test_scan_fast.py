@@ -80,6 +80,19 @@ def test_text_output_equals_one_pass_hypothesis(engine: str, tmp_path: Path, tok
     assert scanned(matcher, path, "text", chunk, reserve=8, context=81) == expected(matcher, data, str(path), "text")
 
 
+def test_context_of_a_hit_read_while_the_text_is_shorter_than_the_context(engine: str, tmp_path: Path) -> None:
+    # Read a byte at a time, the text is shorter than the context for a while: the window must
+    # wait (a negative end counted from the buffer's end cut the hit's context to 25 dots of 51).
+    data = "CHU de RennesHôpitalLaboratoire ".encode() + b"." * 90
+    path = tmp_path / "short.txt"
+    path.write_bytes(data)
+    matcher = Matcher(WATCHES)
+    want = expected(matcher, data, str(path), "text")
+    assert want.endswith(": [Any CHU] 'CHU': CHU de RennesHôpitalLaboratoire " + "." * 51 + "\n")
+    for chunk in (1, 7, 64):
+        assert scanned(matcher, path, "text", chunk, reserve=8, context=81) == want
+
+
 def test_watch_file_entries_equal_constructed_ones(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     spec = WatchFile(path="x.csv", name_column="name", terms_columns=("name", "alias"), kind="establishment",
                      severity="high", chats=("soc",), strict=True)
