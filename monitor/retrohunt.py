@@ -67,7 +67,10 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
         for _, future in pending:
             future.cancel()
         matching.close()
-        await store.end_retro_hunt()
+        try:
+            await store.end_retro_hunt()        # the repost candidates kept between batches
+        except RuntimeError:                    # the store was closed under the hunt: nothing kept
+            pass
     if progress and total == 0:
         progress(0, 0)
     return RetrohuntResult(done, new_hits)

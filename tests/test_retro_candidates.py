@@ -86,3 +86,22 @@ def test_kept_candidates_leave_the_repost_window(tmp_path: Path, days: int) -> N
         assert (repost_of(store, "3") is not None) == (days == 1)
     finally:
         store.close()
+
+
+def test_a_hunt_forgets_its_candidates_when_done(tmp_path: Path) -> None:
+    import asyncio
+
+    from monitor.retrohunt import retrohunt
+    from monitor.store import AsyncStore
+
+    store = Store(tmp_path / "db.sqlite")
+    store.save_poll(ok_poll(n=2), [item(1, TITLE_A, "Mediboard"), item(2, TITLE_B, "Mediboard")], {}, WATCHES,
+                    failure_threshold=3, health_chats=())
+    store.close()
+
+    async def hunt() -> tuple[int, object]:
+        async with AsyncStore(tmp_path / "db.sqlite") as hunting:
+            result = await retrohunt(hunting, list(WATCHES.values()), 30, workers=0)
+            return result.new_hits, hunting._store._retro_candidates
+
+    assert asyncio.run(hunt()) == (2, None)
