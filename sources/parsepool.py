@@ -11,11 +11,15 @@ it saves, stay with :func:`sources.common.off_loop`.
   in this process.
 - What the parser logs in the worker is collected and logged again here, under the same logger
   names and levels, through this process's handlers (and their redaction).
-- A worker that dies (a crash in the HTML parser on hostile input, the OOM killer) fails only the
-  pages it was given (ParseError); the next page gets a new pool. A worker whose parent died
-  exits too (:mod:`monitor.workerlife`).
+- A parse that runs longer than :func:`deadline` is stopped: its worker is killed (lexbor's C loop
+  never returns to Python, so nothing short of that stops it; a deeply nested page makes it
+  quadratic: 1.8 MB of nested ``<div>`` take minutes) and the page fails with a ParseError that
+  says so. A worker that dies (a crash in the HTML parser, the OOM killer) fails only the page it
+  was parsing. Either way the pages waiting in the pool are not lost: a fresh worker parses them.
+  A worker whose parent died exits too (:mod:`monitor.workerlife`).
 - ``LEAKMON_PARSE_WORKERS``: how many worker processes (default: the cores but one, 1 to 4);
-  ``0`` parses in this process, as :func:`sources.common.off_loop` does.
+  ``0`` parses in this process, as :func:`sources.common.off_loop` does (and without a deadline).
+- ``LEAKMON_PARSE_TIMEOUT``: the deadline of one page's parse, in seconds (default 30).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncio
 import atexit
 import logging
 import os
+import signal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import ParseError
@@ -31,19 +36,26 @@ from sources.common import off_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from concurrent.futures import ProcessPoolExecutor
+
+    from pebble import ProcessPool
 
     from monitor.fetch import Page
 
-__all__ = ["POOL_BYTES", "in_worker", "shutdown", "workers"]
+__all__ = ["POOL_BYTES", "deadline", "in_worker", "shutdown", "workers"]
 
 #: Pages at least this big are parsed in a worker process: 8 KB of listing take ~2 ms to parse
 #: (a 40-row forum listing ~20 KB, ~5 ms), the round trip to the worker ~0.3 ms.
 POOL_BYTES = 8 * 1024
 WORKERS_ENV = "LEAKMON_PARSE_WORKERS"
+TIMEOUT_ENV = "LEAKMON_PARSE_TIMEOUT"
+#: The slowest honest page we know, a 9 MB MyBB listing of 25,000 rows, parses in ~5 s (a 9 MB
+#: t.me preview ~2 s); a hostile page that nests deeply takes minutes to hours (quadratic).
+DEFAULT_TIMEOUT = 30.0
 
+log = logging.getLogger("sources")
 _T = TypeVar("_T")
-_pool: ProcessPoolExecutor | None = None
+_pool: ProcessPool | None = None
+_bad_timeouts: set[str] = set()              # values of LEAKMON_PARSE_TIMEOUT already warned about
 _records: list[dict[str, Any]] = []          # in a worker: what the current parse logged
 
 
@@ -55,18 +67,41 @@ def workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) - 1))
 
 
+def deadline() -> float:
+    """How many seconds one page's parse may take in a worker (``LEAKMON_PARSE_TIMEOUT``)."""
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if 0 < seconds < float("inf"):
+        return seconds
+    if value not in _bad_timeouts:
+        _bad_timeouts.add(value)
+        log.warning("%s=%r is not a number of seconds above 0: the default, %gs, is used",
+                    TIMEOUT_ENV, value, DEFAULT_TIMEOUT)
+    return DEFAULT_TIMEOUT
+
+
 async def in_worker(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
     """``parse(page, *args)`` in a worker process when the page is big (see the module doc);
-    otherwise as :func:`sources.common.off_loop` does. ``parse`` must be pure and importable."""
+    otherwise as :func:`sources.common.off_loop` does. ``parse`` must be pure and importable.
+
+    Raises ParseError when the parse takes longer than :func:`deadline` or its worker dies."""
     if len(page.body) < POOL_BYTES or workers() == 0:
         return await off_loop(page, parse, *args)
-    from concurrent.futures.process import BrokenProcessPool  # not imported by a run that never needs it
+    from pebble import ProcessExpired  # not imported by a run that never needs it
 
-    pool = _get_pool()
+    limit = deadline()
+    # Cancelling the await (the poll's own deadline) cancels the task: pebble then stops its worker.
+    future = _get_pool().schedule(_run, args=(parse, page, args), timeout=limit)
     try:
-        ok, value, records = await asyncio.get_running_loop().run_in_executor(pool, _run, parse, page, args)
-    except BrokenProcessPool:
-        _discard(pool)
+        ok, value, records = await asyncio.wrap_future(future)
+    except TimeoutError:
+        raise ParseError(f"parsing this page took over {limit:g}s: stopped (hostile or broken markup?)") from None
+    except ProcessExpired:
         raise ParseError("the parser process died on this page") from None
     for fields in records:
         logger = logging.getLogger(fields["name"])
@@ -83,28 +118,23 @@ def shutdown() -> None:
     pool, _pool = _pool, None
     atexit.unregister(shutdown)
     if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        pool.stop()  # type: ignore[no-untyped-call]  # a worker stuck in a parse is killed, not waited for
+        pool.join()
 
 
-def _get_pool() -> ProcessPoolExecutor:
+def _get_pool() -> ProcessPool:
     global _pool
     if _pool is None:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+
+        from pebble import ProcessPool
 
         # spawn, not fork: this process has threads (the store's, the executors'), and a fork
         # would copy their locks in whatever state they are.
-        _pool = ProcessPoolExecutor(max(1, workers()), mp_context=multiprocessing.get_context("spawn"),
-                                    initializer=_start_worker)
+        _pool = ProcessPool(max(1, workers()), context=multiprocessing.get_context("spawn"),
+                            initializer=_start_worker)
         atexit.register(shutdown)     # stopped while the interpreter is whole, not at its teardown
     return _pool
-
-
-def _discard(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    if _pool is pool:
-        _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ---------------------------------------------------------------- in the worker
@@ -120,6 +150,9 @@ def _start_worker() -> None:
     from monitor.workerlife import exit_with_parent  # multiprocessing: in the worker, not at every start
 
     exit_with_parent()
+    # A stuck parse never gets back to Python, so the Python-level SIGTERM handler pebble installs
+    # would never run: the default action ends the worker at once when it is stopped.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)

@@ -1,5 +1,6 @@
 """Listing pages parsed in a worker process (sources/parsepool.py) give exactly what the parse
-gives in this process: items, errors and log lines; a worker that dies fails only its page."""
+gives in this process: items, errors and log lines; a worker that dies fails only its page; a parse
+past the deadline is stopped, and the pages queued behind it are not lost."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from monitor.errors import ParseError
 from monitor.fetch import Page
 from sources import html, parsepool, telegram
 from tests.support import parsers
+from tests.support.bombs import mybb_listing, nesting_bomb
 from tests.support.sources import fixture, options
 from tests.test_sources_off_loop import big_mybb_listing
 
@@ -109,3 +111,54 @@ def test_small_pages_and_zero_workers_stay_in_this_process(monkeypatch: pytest.M
         assert asyncio.run(parsepool.in_worker(big, parsers.pid)) != os.getpid()
     finally:
         parsepool.shutdown()
+
+
+def test_a_parse_past_the_deadline_is_stopped_and_the_pages_queued_behind_it_are_parsed(
+        every_page_to_the_pool: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(parsepool.TIMEOUT_ENV, "1")
+    opts = options("html", FORUM, preset="mybb")
+    bomb = Page(FORUM, 200, nesting_bomb(), {"content-type": "text/html"})
+    good = Page(FORUM, 200, mybb_listing(40, "Mediboard"), {"content-type": "text/html"})
+
+    async def main() -> list[tuple[str, object]]:
+        # one worker: the good pages wait behind the bomb
+        return await asyncio.gather(*(outcome_in_worker(html.parse_listing, page, opts)
+                                      for page in (bomb, good, good, bomb, good)))
+
+    results = asyncio.run(main())
+    stopped = ("ParseError", "parsing this page took over 1s: stopped (hostile or broken markup?)")
+    assert [kind for kind, _ in results] == ["ParseError", "ok", "ok", "ParseError", "ok"]
+    assert results[0] == results[3] == stopped
+    assert all(len(listing.items) == 40 for kind, listing in results if kind == "ok")  # type: ignore[attr-defined]
+
+
+def test_a_parse_whose_poll_gave_up_does_not_hold_the_worker(every_page_to_the_pool: None) -> None:
+    """The poll's own deadline cancels the wait: the worker stuck on the page is stopped with it."""
+    bomb = Page(FORUM, 200, nesting_bomb(), {"content-type": "text/html"})
+    small = Page(FORUM, 200, b"x" * 100, {})
+
+    async def main() -> tuple[int, int]:
+        before = await parsepool.in_worker(small, parsers.pid)
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(parsepool.in_worker(bomb, html.parse_listing, options("html", FORUM, preset="mybb")),
+                                   0.5)
+        return before, await parsepool.in_worker(small, parsers.pid)
+
+    before, after = asyncio.run(main())
+    assert before != after          # a fresh worker, not the one still parsing the bomb
+
+
+@pytest.mark.parametrize(("value", "seconds", "warned"), [
+    ("", parsepool.DEFAULT_TIMEOUT, False), ("2.5", 2.5, False), ("90", 90.0, False),
+    ("0", parsepool.DEFAULT_TIMEOUT, True), ("-3", parsepool.DEFAULT_TIMEOUT, True),
+    ("soon", parsepool.DEFAULT_TIMEOUT, True), ("inf", parsepool.DEFAULT_TIMEOUT, True),
+    ("nan", parsepool.DEFAULT_TIMEOUT, True)])
+def test_the_deadline_comes_from_the_environment(value: str, seconds: float, warned: bool,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv(parsepool.TIMEOUT_ENV, value)
+    monkeypatch.setattr(parsepool, "_bad_timeouts", set())
+    assert parsepool.deadline() == seconds == parsepool.deadline()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == ([f"LEAKMON_PARSE_TIMEOUT={value!r} is not a number of seconds above 0: the default, "
+                         f"{parsepool.DEFAULT_TIMEOUT:g}s, is used"] if warned else [])   # once, not at every page

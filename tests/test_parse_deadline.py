@@ -1,0 +1,77 @@
+"""A hostile page that stalls the HTML parser (a nesting bomb: lexbor is quadratic on depth) is
+stopped at the parse deadline: its source fails in words, and the other sources' pages, waiting
+for the same parse worker, are parsed by a fresh worker, stored and alerted."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+from tests.loopback import LoopbackSite
+from tests.support.bombs import channel_page, mybb_listing, nesting_bomb
+
+DEADLINE = 1.5
+ERROR = f"parsing this page took over {DEADLINE:g}s: stopped (hostile or broken markup?)"
+EXPECTED_HITS = {("Mediboard", "forum-a", "7"), ("Mediboard", "forum-b", "7"), ("Mediboard", "tg-leaks", "leaks/7")}
+
+
+def late(body: bytes, seconds: float) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Answer after ``seconds``: the page reaches the parse worker while it is stuck on the bomb."""
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        time.sleep(seconds)
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    return handler
+
+
+def config_text(site: LoopbackSite, db: Path) -> str:
+    sources = [("ransom-blog", "html", "/blog"), ("forum-a", "html", "/a/Forum-Leaks"),
+               ("forum-b", "html", "/b/Forum-Leaks"), ("tg-leaks", "telegram", "/s/leaks")]
+    return (f'[storage]\npath = "{db.as_posix()}"\n[network]\ntimeout = "30s"\nhost_delay = "0s"\n'
+            '[[watch]]\nname = "Mediboard"\nterms = ["Mediboard"]\n'
+            + "".join(f'[[source]]\nname = "{name}"\nkind = "{kind}"\nurl = "{site.url(path)}"\n'
+                      + ('preset = "mybb"\n' if kind == "html" else "") for name, kind, path in sources))
+
+
+def leakmon(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if "PROXY" not in k.upper()}
+    env.update(LEAKMON_PARSE_WORKERS="1", LEAKMON_PARSE_TIMEOUT=str(DEADLINE))
+    return subprocess.run([sys.executable, "-m", "monitor", "--config", str(config), *args],
+                          capture_output=True, text=True, env=env, timeout=180)
+
+
+def test_a_nesting_bomb_fails_its_source_at_the_deadline_and_the_others_are_stored(site, tmp_path: Path) -> None:
+    site.route("/blog", nesting_bomb())
+    for forum, who in (("a", "staff"), ("b", "patients")):
+        site.route(f"/{forum}/Forum-Leaks", handler=late(mybb_listing(40, f"Mediboard {who}"), 0.3))
+    site.route("/s/leaks", handler=late(channel_page("leaks", 20, "Mediboard"), 0.3))
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(site, tmp_path / "l.db"), encoding="utf-8")
+
+    for run in (1, 2):                      # the next poll tries the hostile page again
+        once = leakmon(config, "once")
+        assert once.returncode == 1, once.stderr
+        assert "Traceback" not in once.stderr
+        assert f"source ransom-blog failed: {ERROR}" in once.stderr
+        if run == 1:                        # alerted
+            assert all(f"Dump of Mediboard {who}" in once.stdout for who in ("staff", "patients"))
+            assert "New leak: Mediboard" in once.stdout
+
+        status = leakmon(config, "status", "--format", "json")
+        by_name = {s["name"]: s for s in json.loads(status.stdout)["sources"]}
+        assert by_name["ransom-blog"]["consecutive_failures"] == run
+        assert by_name["ransom-blog"]["last_error"] == ERROR
+        for name in ("forum-a", "forum-b", "tg-leaks"):
+            assert by_name[name]["consecutive_failures"] == 0 and by_name[name]["items_seen"] >= 20, by_name[name]
+
+    hits = leakmon(config, "hits", "--format", "json")
+    assert {(h["watch"], h["source"], h["item_id"]) for h in json.loads(hits.stdout)} == EXPECTED_HITS
