@@ -27,7 +27,6 @@ from sources.common import (
     decode_html,
     follow_new,
     html_text,
-    off_loop,
     raw_text,
     valid_selector,
 )
@@ -323,7 +322,15 @@ async def _follow(fetch: PageFetcher, opts: Options, state: SourceState, items: 
         body_url = item.body_url or item.url
         if not fetch.same_origin(body_url):
             raise OffOriginError("link outside the source's origin", body_url)
-        text, whole = await off_loop(await fetch.get(body_url), _item_page, opts, item.title)
+        page = await fetch.get(body_url)
+        try:
+            text, whole = await in_worker(page, _item_page, opts, item.title)
+        except ParseError as exc:
+            # A thread page that stalls the parser (a hostile post) or kills it: the item keeps its
+            # listing title, and the next poll, which knows it, does not fetch that page again.
+            log.warning("%s: item page %s could not be parsed (%s): kept without its text", opts.source,
+                        body_url, exc.reason)
+            return ""
         if whole:
             titles[item.item_id] = whole
         return text

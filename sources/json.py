@@ -19,7 +19,6 @@ from monitor.records import Item
 from sources.common import (
     absolute_url,
     markup_to_text,
-    off_loop,
     one_line,
     origin_of,
     records_to_items,
@@ -27,6 +26,7 @@ from sources.common import (
 )
 from sources.dates import parse_date
 from sources.pagechecks import load_json
+from sources.parsepool import in_worker
 
 if TYPE_CHECKING:
     from monitor.fetch import Page
@@ -218,7 +218,7 @@ def make_options(src: SourceConfig) -> Options:
 async def collect(fetch: PageFetcher, opts: Options, state: SourceState) -> list[Item]:
     """Fetch the API document (conditionally) and parse it."""
     page = await fetch.get(opts.url, conditional=True)
-    return await off_loop(page, parse, opts)
+    return await in_worker(page, parse, opts)   # big documents: in a worker, under the parse deadline
 
 
 def parse(page: Page, opts: Options) -> list[Item]:

@@ -1,6 +1,8 @@
-"""Parsing listing pages in worker processes, so that a poll of many sources uses a second core.
+"""Parsing pages in worker processes, so that a poll of many sources uses a second core, and so
+that a page that stalls the parser can be stopped.
 
-Parsing a listing is Python work on every row (visible text, dates, links): in one process it
+Listings, t.me previews, feeds, JSON documents and followed thread pages come here. Parsing a
+listing is Python work on every row (visible text, dates, links): in one process it
 holds the GIL, and the event loop that fetches the other sources waits for it. Pages of at least
 :data:`POOL_BYTES` go to a pool of worker processes (started at the first such page, kept for the
 life of the process); smaller ones, where a round trip to a worker (~0.3 ms) would cost more than

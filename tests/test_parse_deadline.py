@@ -4,6 +4,7 @@ for the same parse worker, are parsed by a fresh worker, stored and alerted."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -13,8 +14,14 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import pytest
+
+from monitor.errors import ParseError
+from sources import json as json_source
+from sources import parsepool
 from tests.loopback import LoopbackSite
 from tests.support.bombs import channel_page, mybb_listing, nesting_bomb
+from tests.support.sources import FakeFetcher, FakeState, options
 
 DEADLINE = 1.5
 ERROR = f"parsing this page took over {DEADLINE:g}s: stopped (hostile or broken markup?)"
@@ -75,3 +82,46 @@ def test_a_nesting_bomb_fails_its_source_at_the_deadline_and_the_others_are_stor
 
     hits = leakmon(config, "hits", "--format", "json")
     assert {(h["watch"], h["source"], h["item_id"]) for h in json.loads(hits.stdout)} == EXPECTED_HITS
+
+
+def test_a_thread_page_that_stalls_the_parser_leaves_its_item_without_text(site, tmp_path: Path) -> None:
+    """A hostile post on a followed forum: the poll works, the item keeps its listing title (and
+    its hit), the other threads keep their text, and the page is not fetched again."""
+    site.route("/c/Forum-Leaks", mybb_listing(10, "Mediboard customers"))
+    for n in range(1, 11):
+        site.route(f"/c/Thread-{n}", nesting_bomb() if n == 7 else
+                   f'<html><body><div class="post_body">Thread {n}: {"Mediboard" if n == 3 else "nothing"} '
+                   'here</div></body></html>')
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\npath = "{(tmp_path / "l.db").as_posix()}"\n[network]\nhost_delay = "0s"\n'
+                      '[[watch]]\nname = "Mediboard"\nterms = ["Mediboard"]\n[[source]]\nname = "forum-c"\n'
+                      f'kind = "html"\npreset = "mybb"\nurl = "{site.url("/c/Forum-Leaks")}"\nfollow = true\n',
+                      encoding="utf-8")
+
+    once = leakmon(config, "once")
+    assert once.returncode == 0, once.stderr
+    assert (f"forum-c: item page {site.url('/c/Thread-7')} could not be parsed ({ERROR}): kept without its text"
+            in once.stderr)
+    hits = leakmon(config, "hits", "--format", "json")
+    assert {(h["source"], h["item_id"]) for h in json.loads(hits.stdout)} == {("forum-c", "3"), ("forum-c", "7")}
+    site.route("/c/Forum-Leaks", mybb_listing(11, "Mediboard customers"))     # one new thread
+    site.route("/c/Thread-11", '<html><body><div class="post_body">new</div></body></html>')
+    assert leakmon(config, "once").returncode == 0
+    assert site.paths().count("/c/Thread-7") == 1 and site.paths().count("/c/Thread-11") == 1
+
+
+def test_a_tracker_relaying_a_nesting_bomb_fails_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON trackers relay what leak sites write: a description is HTML, parsed by the same parser."""
+    monkeypatch.setenv(parsepool.WORKERS_ENV, "1")
+    monkeypatch.setenv(parsepool.TIMEOUT_ENV, str(DEADLINE))
+    api = "https://api.ransomware.example/v2/recentvictims"
+    records = [{"id": "rl-1", "victim": "Clinique Pasteur", "group": "lockbit3", "discovered": "2024-11-20 06:31:12",
+                "description": nesting_bomb().decode()}]
+    fetch = FakeFetcher(api, {api: json.dumps(records).encode()}, content_type="application/json")
+    try:
+        with pytest.raises(ParseError) as info:
+            asyncio.run(json_source.collect(fetch, options("json", api, preset="ransomware.live"),  # type: ignore[arg-type]
+                                            FakeState().state))
+    finally:
+        parsepool.shutdown()
+    assert info.value.reason == ERROR

@@ -13,7 +13,8 @@ import pytest
 
 from monitor.errors import ParseError
 from monitor.fetch import Page
-from sources import html, parsepool, telegram
+from sources import html, parsepool, rss, telegram
+from sources import json as json_source
 from tests.support import parsers
 from tests.support.bombs import mybb_listing, nesting_bomb
 from tests.support.sources import fixture, options
@@ -21,6 +22,8 @@ from tests.test_sources_off_loop import big_mybb_listing
 
 FORUM = "http://forumleaks.example.onion/Forum-Databases"
 CHANNEL = "https://t.me/s/leakchan"
+FEED = "https://news.example.org/feed.xml"
+API = "https://api.example.org/v2/recentvictims"
 
 # (fixture, parse function, options): every listing fixture, and pages that are not listings.
 LISTINGS = [
@@ -36,7 +39,13 @@ LISTINGS = [
     *[(name, telegram.parse_preview, options("telegram", CHANNEL)) for name in [
         "telegram_channel_page1.html", "telegram_channel_page2_before_1201.html", "telegram_channel_empty.html",
         "hostile_login_page.html"]],
+    *[(name, rss.parse, options("rss", FEED)) for name in [
+        "atom_feed.xml", "rss2_feed.xml", "hostile_login_page.html", "hostile_random.bin"]],
+    *[(name, json_source.parse, options("json", API, preset=preset)) for name, preset in [
+        ("ransomwarelive_v2_recentvictims.json", "ransomware.live"), ("ransomlook_recent.json", "ransomlook"),
+        ("hibp_breaches.json", "hibp"), ("hostile_random.bin", "ransomware.live")]],
 ]
+URL = {html.parse_listing: FORUM, telegram.parse_preview: CHANNEL, rss.parse: FEED, json_source.parse: API}
 
 
 @pytest.fixture
@@ -62,8 +71,8 @@ async def outcome_in_worker(parse, page: Page, opts: object) -> tuple[str, objec
 
 
 def test_every_fixture_parses_to_the_same_items_or_error_in_a_worker(every_page_to_the_pool: None) -> None:
-    pages = [(Page(FORUM if parse is html.parse_listing else CHANNEL, 200, fixture(name),
-                   {"content-type": "text/html"}), parse, opts) for name, parse, opts in LISTINGS]
+    pages = [(Page(URL[parse], 200, fixture(name), {"content-type": "text/html"}), parse, opts)
+             for name, parse, opts in LISTINGS]
 
     async def main() -> list[tuple[str, object]]:
         return await asyncio.gather(*(outcome_in_worker(parse, page, opts) for page, parse, opts in pages))
