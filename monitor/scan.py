@@ -13,7 +13,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -21,7 +20,7 @@ from monitor.config import Config
 from monitor.errors import LeakmonError
 
 #: Bytes read at a time.
-CHUNK = 8 << 20
+CHUNK = 4 << 20
 
 _LATIN1_FALLBACK = "leakmon-latin1"
 
@@ -68,9 +67,14 @@ def read_text(path: str) -> str:
 
 
 def read_chunks(path: str, chunk: int = CHUNK,
-                progress: Callable[[int, int | None], None] | None = None) -> Iterator[str]:
+                progress: Callable[[int, int | None], None] | None = None,
+                start: int = 0, end: int | None = None) -> Iterator[str]:
     """The file (or stdin) as text, ``chunk`` bytes at a time, decoded as :func:`decode` would decode
-    the whole (a character cut at a chunk's edge is completed by the next chunk)."""
+    the whole (a character cut at a chunk's edge is completed by the next chunk).
+
+    ``start``, ``end``: only these bytes of a file (``end`` None: to its end); ``progress`` is
+    told the bytes read of that range and the range's size.
+    """
     handle = _open(path)
     try:
         try:
@@ -79,11 +83,16 @@ def read_chunks(path: str, chunk: int = CHUNK,
             total = None
         if total == 0:
             total = None          # a pipe or a special file: size unknown
+        left = -1                 # bytes of the range still to read (-1: to the end)
+        if start or end is not None:
+            handle.seek(start)
+            left = (end if end is not None else total or 0) - start
+            total = left
         decoder = codecs.getincrementaldecoder("utf-8")(_LATIN1_FALLBACK)
         done = 0
         while True:
             try:
-                data = handle.read(chunk)
+                data = handle.read(chunk if left < 0 else min(chunk, left - done))
             except OSError as exc:
                 raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
             done += len(data)
@@ -141,13 +150,17 @@ def _record(o: Any, w: Any) -> dict[str, Any]:
 
 def scan_file(config: Config, path: str, fmt: str, out: IO[str],
               progress: Callable[[int, int | None], None] | None = None, *, chunk: int = CHUNK,
-              matcher: Any = None, **window: int) -> int:
+              matcher: Any = None, parts: int | None = None, min_part: int | None = None, **window: int) -> int:
     """Print every hit of the watch list in the file; returns how many.
 
-    ``progress(bytes_read, total_bytes_or_None)`` is called as the file is read. ``window``:
-    sizes of :class:`monitor.scanstream.StreamScanner` (the tests make them tiny).
+    ``progress(bytes_read, total_bytes_or_None)`` is called as the file is read. A big file is
+    scanned in ``parts`` (default: the cores, see :mod:`monitor.scanparts`) of at least
+    ``min_part`` bytes, with the output of one pass. ``window``: sizes of
+    :class:`monitor.scanstream.StreamScanner` (the tests make them tiny).
     """
+    from monitor import scanparts
     from monitor.match import Matcher
+    from monitor.scansink import Sink
     from monitor.scanstream import StreamScanner
 
     if matcher is None:
@@ -159,54 +172,57 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
         # The config and the compiled list (100,000 entries and more) live until the end: out of
         # the garbage collector's sight, its passes during the scan look at new objects only
         # (~0.2 s of a 40 MB scan with 100,000 names went to walking the watch list again and again).
+        # Frozen objects also stay shared with the processes forked for the parts of a big file.
         gc.freeze()
-    scanner = StreamScanner(matcher, **window)
     watches = matcher.watches
     render = _formatter(path, fmt)
     if fmt == "csv":
         out.write("line,watch,term,match,context\n")
-    # Entries with ``exclude`` or ``requires`` are decided by the whole file: their hits (and,
-    # to keep the order of the file, every hit after the first of them) wait in a temporary
-    # file until the end. Without such entries hits are printed as they are found.
-    spill: IO[str] | None = None
-    count = 0
 
-    def emit(occurrences: Iterator[Any]) -> None:
-        nonlocal spill, count
-        # One write per window, not per hit: a dump can have millions of hits.
-        lines: list[str] = []
-        conditional = scanner.conditional
-        for occ in occurrences:
-            line = render(occ, watches[occ.entry])
-            if spill is None and occ.entry in conditional:
-                out.write("".join(lines))
-                count += len(lines)
-                lines = []
-                spill = tempfile.TemporaryFile("w+", encoding="utf-8", newline="")  # noqa: SIM115
-            if spill is not None:
-                spill.write(f"{occ.entry} {len(line)}\n{line}")
-            else:
-                lines.append(line)
-        if lines:
-            out.write("".join(lines))
-            count += len(lines)
+    def run(part: scanparts.Part, sink: Sink, progress: Any) -> Any:
+        scanner = StreamScanner(matcher, **window)
+        sink.conditional = scanner.conditional
+        if part.lead < part.own_start:
+            scanner.lead(decode(_read_range(path, part.lead, part.own_start)), _newlines(path, part.lead))
+        for text in read_chunks(path, chunk, progress, part.own_start, part.own_end):
+            sink.emit(scanner.feed(text))
+        if part.read_end > part.own_end:
+            scanner.stop_owning()
+            for text in read_chunks(path, chunk, None, part.own_end, part.read_end):
+                sink.emit(scanner.feed(text))
+        sink.emit(scanner.finish())
+        return scanner
 
+    plan = scanparts.plan(path, parts, min_part) if path != "-" else None
+    if plan is not None:
+        out.flush()
+        return scanparts.scan_parts(plan, run, lambda o, spill: Sink(o, render, watches, spill), out, progress)
+    sink = Sink(out, render, watches)
     try:
+        scanner = StreamScanner(matcher, **window)
+        sink.conditional = scanner.conditional
         for text in read_chunks(path, chunk, progress):
-            emit(scanner.feed(text))
-        emit(scanner.finish())
-        if spill is not None:
-            spill.seek(0)
-            while True:
-                header = spill.readline()
-                if not header:
-                    break
-                entry, size = map(int, header.split())
-                line = spill.read(size)
-                if entry not in scanner.conditional or scanner.fires(entry):
-                    out.write(line)
-                    count += 1
+            sink.emit(scanner.feed(text))
+        sink.emit(scanner.finish())
+        return sink.count + sink.settle(scanner.fires, out)
     finally:
-        if spill is not None:
-            spill.close()
+        sink.close()
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        return handle.read(end - start)
+
+
+def _newlines(path: str, end: int) -> int:
+    """How many newlines the file has before byte ``end``."""
+    count = 0
+    with open(path, "rb") as handle:
+        while end > 0:
+            data = handle.read(min(CHUNK, end))
+            if not data:
+                break
+            count += data.count(b"\n")
+            end -= len(data)
     return count

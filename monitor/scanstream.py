@@ -119,6 +119,7 @@ class StreamScanner:
         self._owned = 0           # offsets before this were reported by an earlier window
         self._lines = 0           # newlines before _base
         self._left_open = False   # _buf starts inside a word (a forced cut)
+        self._stop = -1           # offset from which nothing is owned (-1: none; see stop_owning)
         self._regex_next = [0] * len(matcher._regex)
         self._states: dict[int, _State] = {}
         watches = matcher.watches
@@ -140,6 +141,21 @@ class StreamScanner:
             yield from self._window(own_end, read_end, right_open, final=False)
             self._advance(own_end, forced=right_open)
 
+    def lead(self, text: str, lines: int) -> None:
+        """Start with text read but not owned: the end of what an earlier part of the file owns.
+
+        ``text`` starts just after a separator and ends just after one; it gives the first owned
+        occurrences their context and regex lookbehind. ``lines``: newlines before ``text``.
+        """
+        self._buf += text
+        self._owned = self._base + len(self._buf)
+        self._lines = lines
+
+    def stop_owning(self) -> None:
+        """Own nothing of the text fed from now on: it is read only to complete the occurrences that
+        start before it (and their context), since a later part of the file owns it."""
+        self._stop = self._base + len(self._buf)
+
     def finish(self) -> Iterator[Occurrence]:
         """The occurrences of the rest of the text."""
         n = len(self._buf)
@@ -151,6 +167,19 @@ class StreamScanner:
         state = self._states.get(entry)
         return (state is not None and state.terms and not state.excluded
                 and len(state.requires) >= self.matcher._requires_needed[entry])
+
+    def conditional_states(self) -> dict[int, tuple[bool, bool, frozenset[int]]]:
+        """What this scanner saw of the entries with ``exclude`` or ``requires`` (for :meth:`merge_states`)."""
+        return {e: (s.terms, s.excluded, frozenset(s.requires)) for e, s in self._states.items()
+                if e in self.conditional}
+
+    def merge_states(self, states: dict[int, tuple[bool, bool, frozenset[int]]]) -> None:
+        """Add what a scanner of another part of the text saw: :meth:`fires` then speaks for both."""
+        for entry, (terms, excluded, requires) in states.items():
+            state = self._states.setdefault(entry, _State())
+            state.terms |= terms
+            state.excluded |= excluded
+            state.requires |= requires
 
     # ------------------------------------------------------------ windows
 
@@ -198,6 +227,8 @@ class StreamScanner:
     def _window(self, own_end: int, read_end: int, right_open: bool, final: bool) -> Iterator[Occurrence]:
         buf = self._buf
         owned = self._owned - self._base
+        if self._stop >= 0:
+            own_end = min(own_end, self._stop - self._base)
         states = self._states
         found: list[tuple[int, int, int, int]] = []      # start, entry, end, term index
         # Lookalike letters of mixed-script words read as Latin, as Matcher.scan does (same
