@@ -12,7 +12,10 @@ their hits are decided when every part is done.
 - A part whose process fails (killed, out of memory) is scanned again here: nothing is lost,
   the scan only takes longer.
 - stdin cannot be cut: ``scan -`` runs in one process.
-- ``LEAKMON_SCAN_WORKERS``: how many processes (default: the cores, at most 4); ``1``: one.
+- ``LEAKMON_SCAN_WORKERS``: how many processes (default: 2 on a machine of 2 cores or more;
+  ``1``: one). Each part's process adds ~75 MB with 100,000 names (its working set, and the pages
+  of the shared list that it writes to: CPython reuses the free slots of those pages for new
+  objects), so the default keeps two processes within 300 MB; more cores need more memory.
 - One limit, as with windows: a regex match that crosses a cut may be followed by a match
   that one pass (``finditer``, matches that do not overlap) would not give.
 """
@@ -65,7 +68,7 @@ def workers() -> int:
     value = os.environ.get(WORKERS_ENV, "").strip()
     if value.isdigit():
         return max(1, min(int(value), 32))
-    return max(1, min(4, os.cpu_count() or 1))
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def plan(path: str, parts: int | None = None, min_part: int | None = None) -> list[Part] | None:
