@@ -1,10 +1,10 @@
 """Goal 3: ``leakmon retrohunt`` over 100,000 stored posts (~200 MB) vs ``leakmon scan`` throughput.
 
-    python bench/bench_retrohunt.py [--posts 100000] [--keep-db PATH]
+    python bench/bench_retrohunt.py [--posts 100000] [--planted 0.05]
 
 Fills a fresh database through the Store API (``save_poll`` in batches of 1,000 items, as
 polls write them; posts are ~2 KB of forum lines taken from bench/data/corpus.txt, one post in
-20 carrying a planted establishment name), then times the real command
+20 carrying a planted establishment name; ``--planted 0.01`` or ``0`` for fewer hits), then times the real command
 ``leakmon retrohunt --days 3650`` with the 100,000-name ``[[watch_file]]`` up to the line where
 it reports the hunt done ("retro-hunt: N posts ..."): start-up, config, compiled list (warm
 cache), reading every post from SQLite, matching, storing the new hits and queueing their
@@ -32,8 +32,9 @@ BATCH = 1_000
 LINES_PER_POST = 9
 
 
-def fill(db: Path, posts: int, corpus: Path, manifest: dict, seed: int = 3) -> tuple[int, int]:
-    """Store ``posts`` posts through Store.save_poll; returns (characters stored, posts with a planted name)."""
+def fill(db: Path, posts: int, corpus: Path, manifest: dict, seed: int = 3, planted_share: float = 0.05) -> tuple[int, int]:
+    """Store ``posts`` posts through Store.save_poll, ``planted_share`` of them with a planted name;
+    returns (characters stored, posts with a planted name)."""
     from monitor.records import Item, PollRecord
     from monitor.store import Store
 
@@ -50,7 +51,7 @@ def fill(db: Path, posts: int, corpus: Path, manifest: dict, seed: int = 3) -> t
             items = []
             for n in range(first, min(first + BATCH, posts)):
                 chosen = [lines[rng.choice(plain)] for _ in range(LINES_PER_POST)]
-                if rng.random() < 0.05:
+                if rng.random() < planted_share:
                     chosen[rng.randrange(LINES_PER_POST)] = lines[rng.choice(planted_lines)]
                     with_name += 1
                 title = " ".join(chosen[0].split()[:8])
@@ -87,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--planted", type=float, default=0.05,
+                        help="share of the posts given a planted name (default 0.05: ~63,000 hits in 100,000 posts)")
     args = parser.parse_args()
     csv_path, corpus = args.data / "establishments.csv", args.data / "corpus.txt"
     if not corpus.exists():
@@ -98,7 +101,7 @@ def main() -> None:
         config = Path(tmp) / "config.toml"
         config.write_text(f'[storage]\npath = "{db}"\n' + watch_file_toml(csv_path), encoding="utf-8")
         t0 = time.perf_counter()
-        chars, with_name = fill(db, args.posts, corpus, manifest)
+        chars, with_name = fill(db, args.posts, corpus, manifest, planted_share=args.planted)
         fill_s = time.perf_counter() - t0
         mb = chars / 1e6    # characters, ~bytes: the text is nearly all ASCII
         # Anchor, same run: leakmon scan of the corpus (its first run also warms the cache).
@@ -116,7 +119,7 @@ def main() -> None:
           f"{hunt_mbs / scan_mbs:.2f}   [{line}]")
     result("3 retro-hunt", leakmon_s=round(hunt_s, 2), leakmon_mbs=round(hunt_mbs, 1), anchor_mbs=round(scan_mbs, 1),
            anchor_s=round(scan_s, 2), mb=round(mb, 1), posts=args.posts, ratio=round(hunt_mbs / scan_mbs, 2),
-           goal=">= 50 MB/s", held=hunt_mbs >= 50, report=line)
+           goal=">= 50 MB/s", held=hunt_mbs >= 50, report=line, planted=args.planted)
 
 
 if __name__ == "__main__":

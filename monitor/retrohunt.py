@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from monitor.config import WatchEntry
 from monitor.match import Matcher
 from monitor.records import PostRow
-from monitor.retropool import Matched, Matching, pool_size
+from monitor.retropool import Matched, Matching, Wire, pool_size
 
 if TYPE_CHECKING:
     from monitor.store import AsyncStore
@@ -43,7 +43,7 @@ async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
     total = await store.count_posts(since)
     matching = Matching(matcher, watches, pool_size(total) if workers is None else workers)
     ahead = max(2, 2 * matching.workers)            # batches matched ahead of the one being stored
-    pending: deque[tuple[list[PostRow], asyncio.Future[Matched]]] = deque()
+    pending: deque[tuple[list[PostRow], asyncio.Future[Matched | Wire]]] = deque()
     done = new_hits = 0
 
     async def store_oldest() -> None:

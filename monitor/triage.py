@@ -12,8 +12,9 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from itertools import compress
 
-from monitor.normalize import match_form
+from monitor.normalize import JOIN, fold, match_form
 from monitor.privacy import KINDS, LABELS, MAX_SCAN, count_personal_data
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -119,26 +120,33 @@ def _labels_named(folded: str) -> set[str]:
 
     An ASCII match form is words of [a-z0-9] joined by single spaces, so the regex can only
     match whole words, and at each word it takes the phrase of most words that starts there,
-    then goes on after it: the same walk is done here word by word (~4 times faster than the
-    alternation tried at every character). Other text (a letter without an ASCII fold left in
-    it, such as "œ", bounds a word for the regex) goes through the regex.
+    then goes on after it: the same walk is done by :func:`_labels_in_words` (many times faster
+    than the alternation tried at every character). Other text (a letter without an ASCII fold
+    left in it, such as "œ", bounds a word for the regex) goes through the regex.
     """
     if not folded.isascii():
         return {_PHRASE_LABEL[m.group(1)] for m in _CLAIMED.finditer(folded)}
-    found: set[str] = set()
-    words = folded.split(" ")
-    at, n = 0, len(words)
+    return _labels_in_words(folded.split(" "))
+
+
+def _labels_in_words(words: list[str]) -> set[str]:
+    """The regex's walk over the words of an ASCII match form: at each word, the phrase of most
+    words that starts there, then on after it. Only the words that start a phrase are visited
+    (found in C: a post names a few of them, among hundreds of words)."""
     by_first = _BY_FIRST
-    while at < n:
-        phrases = by_first.get(words[at])
-        at += 1
-        if phrases is None:
+    firsts = by_first.keys() & words
+    if not firsts:
+        return set()
+    found: set[str] = set()
+    free = 0                            # the first word not inside a phrase already taken
+    for at in compress(range(len(words)), map(firsts.__contains__, words)):    # in C, in order
+        if at < free:
             continue
-        for phrase, label in phrases:
+        for phrase, label in by_first[words[at]]:
             size = len(phrase)
-            if size == 1 or words[at - 1:at - 1 + size] == phrase:
+            if size == 1 or words[at:at + size] == phrase:
                 found.add(label)
-                at += size - 1
+                free = at + size
                 break
     return found
 
@@ -148,7 +156,14 @@ def claimed_kinds(*texts: str | None) -> list[str]:
     :data:`ORDER` ("noms, prénoms, date de naissance" -> names, DOB)."""
     found: set[str] = set()
     for text in texts:
-        found.update(_labels_named(match_form((text or "")[:_COUNT_SCAN])))
+        part = (text or "")[:_COUNT_SCAN]
+        folded = fold(part)
+        if folded.isascii():
+            # The words of the match form, without building it: its single spaces and stripped
+            # ends are what split() gives (a fold holds no whitespace but spaces).
+            found.update(_labels_in_words(folded.replace(JOIN, "").split()))
+        else:
+            found.update(_labels_named(match_form(part)))
     return [label for label in ORDER if label in found]
 
 

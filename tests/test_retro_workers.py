@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 import random
 import shutil
 import signal
@@ -12,6 +13,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor import retropool
 from monitor.config import WatchEntry
 from monitor.match import Matcher
 from monitor.records import Item, PollRecord
@@ -107,3 +109,18 @@ def test_workers_only_for_long_hunts_on_two_cores_or_more(monkeypatch) -> None:
                                    (16, 19_999, 0)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _pid, n=cores: set(range(n)))
         assert retropool.pool_size(posts) == expected
+
+
+def test_what_a_worker_sends_back_is_rebuilt_equal() -> None:
+    # Hits in title and text, a lookalike one, a post with personal data and a record count,
+    # one with nothing to triage: the tuples a worker sends rebuild the same hits and Prepared.
+    batch = [(1, "s", "a", "CHU de Rennes: 758,912 patients, noms, ddn", "jean@chu-rennes.fr 06 12 34 56 78"),
+             (2, "s", "b", None, "Mediboard dump and Ахicorp too"),
+             (3, "s", "c", "nothing", None),
+             (4, "t", "a", "Hôpital Nord", "Clinique Saint-Luc Clinique Saint-Luc")]
+    matched = match_batch(Matcher(WATCHES), batch)
+    found, prepared = matched
+    assert len(found) == 3 and any(h.lookalike for hits in found.values() for h in hits)
+    assert prepared[("s", "a")].triage.records == 758_912 and prepared[("s", "a")].triage.seen
+    wire = pickle.loads(pickle.dumps(retropool.to_wire(matched)))
+    assert retropool.from_wire(wire) == matched

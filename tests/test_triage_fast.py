@@ -11,7 +11,8 @@ from monitor.normalize import match_form
 
 _WORDS = sorted({w for phrase in triage._PHRASE_LABEL for w in phrase.split(" ")})
 _pieces = st.sampled_from([*_WORDS, *triage._PHRASE_LABEL, "id card number", "nom de famille", "e-mail",
-                           "Date de naissance", "N° sécu", "œnom", "nomœ", "ðmail", "x", "2024", "noms2", "_",
+                           "Date de naissance", "N° sécu", "œnom", "nomœ", "ðmail", "x", "2024", "noms2", "_", "\u200b", "\u0301",
+                           "me\u0301dical", "no\u00adm", "Mail", "NOM",
                            ",", ".", "'", "’", "-", "  ", "\n", "É", "ß", "ﬁ"])
 _texts = st.lists(_pieces, max_size=40).flatmap(
     lambda pieces: st.lists(st.sampled_from([" ", "", ", ", "-", "\u00a0"]), min_size=len(pieces),
@@ -27,6 +28,14 @@ def _by_regex(folded: str) -> set[str]:
 def test_the_word_walk_finds_what_the_regex_finds(text: str) -> None:
     folded = match_form(text)
     assert triage._labels_named(folded) == _by_regex(folded)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(title=_texts, text=_texts)
+def test_claimed_kinds_are_what_the_regex_finds_in_the_match_forms(title: str, text: str) -> None:
+    # claimed_kinds reads the words of an ASCII fold without building its match form
+    expected = _by_regex(match_form(title)) | _by_regex(match_form(text))
+    assert triage.claimed_kinds(title, text) == [label for label in triage.ORDER if label in expected]
 
 
 def test_overlapping_phrases_are_read_as_the_regex_reads_them() -> None:
