@@ -19,7 +19,7 @@ from monitor.match import Matcher
 from monitor.records import Item, PollRecord
 from monitor.retrohunt import retrohunt
 from monitor.retropool import Matching, match_batch
-from monitor.store import AsyncStore, Store
+from monitor.store import AsyncStore, Store, ingest
 
 NAMES = ("CHU de Rennes", "Clinique Saint-Luc", "Mediboard", "Hôpital Nord", "Axicorp", "patients")
 WORDS = ("dump", "sale", "records", "fresh", "escrow", "06 12 34 56 78", "jean@chu-rennes.fr", "758,912",
@@ -124,3 +124,23 @@ def test_what_a_worker_sends_back_is_rebuilt_equal() -> None:
     assert prepared[("s", "a")].triage.records == 758_912 and prepared[("s", "a")].triage.seen
     wire = pickle.loads(pickle.dumps(retropool.to_wire(matched)))
     assert retropool.from_wire(wire) == matched
+
+
+def test_a_hunt_checkpoints_less_often_while_it_runs_only(tmp_path: Path) -> None:
+    fill(tmp_path / "h.db", 1_200)
+    seen: list[int] = []
+
+    async def run() -> None:
+        store = AsyncStore(tmp_path / "h.db")
+        conn = store._store._conn
+        try:
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+            # progress is told after each batch is stored (the store's thread is idle then)
+            await retrohunt(store, WATCHES, 30, workers=0, progress=lambda done, total: seen.append(
+                conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]))
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+    assert len(seen) == 3 and set(seen) == {ingest.RETRO_WAL_PAGES}
