@@ -224,11 +224,15 @@ def parse_config(data: dict[str, Any], file: str, base: Path | None = None) -> C
         files.append(read)
         decided.append(("watch_file", content, spec.strict))
         label = f"watch_file[{i}]"
-        for entry in entries:
-            if entry.name in names:
-                r.fail("path", f"{show_value(spec.path)} repeats the watch name {show_value(entry.name)} "
-                               f"(also {names[entry.name]})")
-            names[entry.name] = label
+        added = dict.fromkeys([entry.name for entry in entries], label)
+        # One C-level check for 100,000 names; the loop below only runs to name the repeat.
+        if len(added) != len(entries) or not names.keys().isdisjoint(added):
+            for entry in entries:
+                if entry.name in names:
+                    r.fail("path", f"{show_value(spec.path)} repeats the watch name {show_value(entry.name)} "
+                                   f"(also {names[entry.name]})")
+                names[entry.name] = label
+        names.update(added)
         watches.extend(entries)
 
     sources: list[SourceConfig] = []

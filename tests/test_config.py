@@ -188,3 +188,16 @@ def test_watch_file_merges_repeated_names_and_rejects_missing_column(tmp_path: P
 def test_shipped_config_parses() -> None:
     config = load_config(Path(__file__).parent.parent / "config.toml")
     assert config.sources and config.watches
+
+
+def test_a_watch_file_name_repeating_another_entry_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("name\nCH Annecy\nCHU Rennes\n", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("name\nClinique Sud\nCHU Rennes\n", encoding="utf-8")
+    (tmp_path / "c.csv").write_text("name\nMediboard\n", encoding="utf-8")
+    config = load_config(write(tmp_path, BASE + '[[watch_file]]\npath="a.csv"\n'))
+    assert [w.name for w in config.watches][-2:] == ["CH Annecy", "CHU Rennes"]
+    message = error_of(tmp_path, BASE + '[[watch_file]]\npath="a.csv"\n[[watch_file]]\npath="b.csv"\n')
+    assert message.endswith('config.toml: watch_file[1].path: "b.csv" repeats the watch name "CHU Rennes" '
+                            '(also watch_file[0])')
+    message = error_of(tmp_path, BASE + '[[watch_file]]\npath="c.csv"\n')
+    assert message.endswith('config.toml: watch_file[0].path: "c.csv" repeats the watch name "Mediboard" (also watch[0])')
