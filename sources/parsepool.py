@@ -50,8 +50,9 @@ __all__ = ["POOL_BYTES", "deadline", "in_worker", "shutdown", "workers"]
 POOL_BYTES = 8 * 1024
 WORKERS_ENV = "LEAKMON_PARSE_WORKERS"
 TIMEOUT_ENV = "LEAKMON_PARSE_TIMEOUT"
-#: The slowest honest page we know, a 9 MB MyBB listing of 25,000 rows, parses in ~5 s (a 9 MB
+#: The slowest honest page we know, an 8 MB MyBB listing of 25,000 rows, parses in ~5 s (a 9 MB
 #: t.me preview ~2 s); a hostile page that nests deeply takes minutes to hours (quadratic).
+#: ``python bench/bench_parse_deadline.py`` measures both.
 DEFAULT_TIMEOUT = 30.0
 
 log = logging.getLogger("sources")
