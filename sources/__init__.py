@@ -35,7 +35,7 @@ from sources.contract import SourceModule, SourceState
 if TYPE_CHECKING:
     from monitor.sourceconfig import SourceConfig
 
-__all__ = ["KINDS", "SourceModule", "SourceState", "make_options", "module"]
+__all__ = ["KINDS", "POOLED_KINDS", "SourceModule", "SourceState", "make_options", "module"]
 
 # A kind's module is imported when it is first used. sources/registry.py lists the same modules
 # typed as SourceModule, so the type checker verifies each one (a test keeps the two in step).
@@ -46,6 +46,10 @@ KINDS: dict[str, str] = {
     "json": "sources.json",
     "pastebin": "sources.pastebin",
 }
+
+#: The kinds whose listing pages are parsed through :mod:`sources.parsepool` (a worker process
+#: for big pages); a test keeps this in step with the modules.
+POOLED_KINDS = frozenset({"html", "telegram"})
 
 
 def module(kind: str) -> SourceModule:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import importlib
 import logging
 import os
 import signal
@@ -37,13 +38,13 @@ from monitor.errors import ParseError
 from sources.common import off_loop
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from pebble import ProcessPool
 
     from monitor.fetch import Page
 
-__all__ = ["POOL_BYTES", "deadline", "in_worker", "shutdown", "workers"]
+__all__ = ["POOL_BYTES", "deadline", "in_worker", "shutdown", "warm", "workers"]
 
 #: Pages at least this big are parsed in a worker process: 8 KB of listing take ~2 ms to parse
 #: (a 40-row forum listing ~20 KB, ~5 ms), the round trip to the worker ~0.3 ms.
@@ -115,6 +116,17 @@ async def in_worker(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
     return value  # type: ignore[no-any-return]
 
 
+def warm(modules: Sequence[str] = ()) -> None:
+    """Start the worker processes now and import ``modules`` (the parse functions' own) in them,
+    for pages that are sure to come: the workers' start-up then runs beside this process's, not in
+    front of the first page. Nothing when pages are parsed in this process."""
+    if workers() == 0:
+        return
+    pool = _get_pool()
+    for _ in range(workers()):          # one each: the pool starts every worker at its first task
+        pool.schedule(_preload, args=(tuple(modules),))
+
+
 def shutdown() -> None:
     """Stop the worker processes (a later big page starts new ones)."""
     global _pool
@@ -161,6 +173,11 @@ def _start_worker() -> None:
         root.removeHandler(handler)
     root.addHandler(_Collect())
     root.setLevel(logging.DEBUG)        # this process decides what it shows
+
+
+def _preload(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        importlib.import_module(name)
 
 
 def _run(parse: Callable[..., _T], page: Page, args: tuple[Any, ...]) -> tuple[bool, Any, list[dict[str, Any]]]:
