@@ -47,9 +47,9 @@ KINDS: dict[str, str] = {
     "pastebin": "sources.pastebin",
 }
 
-#: The kinds whose listing pages are parsed through :mod:`sources.parsepool` (a worker process
-#: for big pages); a test keeps this in step with the modules.
-POOLED_KINDS = frozenset({"html", "telegram"})
+#: The kinds whose pages are parsed through :mod:`sources.parsepool` (a worker process for big
+#: pages); a test keeps this in step with the modules.
+POOLED_KINDS = frozenset({"html", "json", "rss", "telegram"})
 
 
 def module(kind: str) -> SourceModule:
