@@ -45,11 +45,16 @@ _SEP = "[ .\u00a0\u202f-]"
 _EMAIL = re.compile(
     r"(?<![\w.%+-])([A-Za-z0-9][A-Za-z0-9._%+-]{0,63})@"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![\w-])")
-_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
+# Each pattern starts with the character class of its first character, and checks what precedes
+# that character just after it (a lookbehind over both: "[1-478](?<!\w[1-478])" is
+# "(?<!\w)[1-478]"): a pattern that starts with a lookbehind is tried at every position of the
+# text, one that starts with a class skips in C to the next character of that class (2-2.5x
+# faster over forum posts; same matches, tested against the patterns written the other way).
+_IBAN = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
 _IBAN_GROUP = re.compile(r"[ \u00a0]?([A-Z0-9]{1,4})")
-_NIR = re.compile(rf"(?<![\w]){'[1-478]'}{_SEP}?\d\d{_SEP}?\d\d{_SEP}?(?:\d\d|2[ABab]){_SEP}?\d{{3}}{_SEP}?"
+_NIR = re.compile(rf"[1-478](?<![\w][1-478]){_SEP}?\d\d{_SEP}?\d\d{_SEP}?(?:\d\d|2[ABab]){_SEP}?\d{{3}}{_SEP}?"
                   rf"\d{{3}}{_SEP}?\d\d(?![\w])")
-_CARD = re.compile(r"(?<![\w.,])\d(?:[ \-\u00a0]?\d){12,18}(?![\w]|[.,]\d)")
+_CARD = re.compile(r"\d(?<![\w.,]\d)(?:[ \-\u00a0]?\d){12,18}(?![\w]|[.,]\d)")
 _CARD_LENGTHS = frozenset({13, 15, 16, 17, 18, 19})
 _NOT_DIGIT = re.compile(r"\D")
 
