@@ -68,6 +68,12 @@ _NOT_DIGIT = re.compile(r"\D")
 FAST = True    # False runs every finder on every text: the reference the tests hold the fast path to
 _DIGIT_RUN = re.compile("\\d(?:[" + _PHONE_PUNCTUATION + " .\u00a0\u202f-]{0,4}\\d){6}")
 _PLUS = re.compile("[+\uff0b]")
+
+
+def _has_plus(text: str) -> bool:
+    """Whether ``text`` holds a plus sign (what ``_PLUS.search`` says, ~20x faster: two memchr)."""
+    return "+" in text or "\uff0b" in text
+
 _ANY_DIGIT = re.compile(r"\d")
 
 
@@ -126,7 +132,7 @@ def _cards(text: str) -> Iterable[Finding]:
 def _could_be_phone(text: str) -> bool:
     """Whether ``text`` holds a run of digits a phone number could be made of, or a plus sign and
     a digit (see _DIGIT_RUN): a text without either holds no phone number."""
-    return _DIGIT_RUN.search(text) is not None or (_PLUS.search(text) is not None
+    return _DIGIT_RUN.search(text) is not None or (_has_plus(text)
                                                    and _ANY_DIGIT.search(text) is not None)
 
 
@@ -206,7 +212,9 @@ def find_personal_data(text: str) -> list[Finding]:
     return found
 
 
-_IBAN_START = re.compile(r"[A-Z]{2}\d{2}")
+# "[A-Z][A-Z]", not "[A-Z]{2}": a pattern that starts with a class is searched by skipping in C to
+# the next character of the class; one that starts with a repeat is tried at every character.
+_IBAN_START = re.compile(r"[A-Z][A-Z]\d\d")
 
 
 def could_hold_personal_data(text: str) -> bool:
@@ -217,7 +225,7 @@ def could_hold_personal_data(text: str) -> bool:
     if not FAST:
         return True
     return ("@" in text or _IBAN_START.search(text) is not None or _DIGIT_RUN.search(text) is not None
-            or (_PLUS.search(text) is not None and _ANY_DIGIT.search(text) is not None))
+            or (_has_plus(text) and _ANY_DIGIT.search(text) is not None))
 
 
 def kept_spans(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:

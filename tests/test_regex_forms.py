@@ -16,6 +16,7 @@ REFERENCE = {
     "iban": (privacy._IBAN, re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ \u00a0]?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")),
     "nir": (privacy._NIR, re.compile(
         rf"(?<![\w])[1-478]{_SEP}?\d\d{_SEP}?\d\d{_SEP}?(?:\d\d|2[ABab]){_SEP}?\d{{3}}{_SEP}?\d{{3}}{_SEP}?\d\d(?![\w])")),
+    "iban start": (privacy._IBAN_START, re.compile(r"[A-Z]{2}\d{2}")),
     "card": (privacy._CARD, re.compile(r"(?<![\w.,])\d(?:[ \-\u00a0]?\d){12,18}(?![\w]|[.,]\d)")),
     "count": (triage._COUNT, re.compile(
         r"(?<![\w.,])(?P<num>\d{1,3}(?:(?:,|\.|[ \u00a0\u202f])\d{3})+|\d+(?:[.,]\d{1,2})?)"
@@ -28,7 +29,7 @@ _pieces = st.sampled_from(["0", "1", "2", "3", "4", "7", "8", "9", "12", "123", 
                            "185057800608436", "4970 1012 3456 7890", "٣", "５", "A", "B",
                            "FR", "FR76", "GB", "2A", "2b", "a", "x", "é", "_", "k", "K", "M", "mln", "million",
                            "millions", "milliers", "patients", "records", "lignes", "Users", "fresh", " ", "  ", ".",
-                           ",", "-", "\u00a0", "\u202f", "\n", "@", "+33", "(", ")"])
+                           ",", "-", "\u00a0", "\u202f", "\n", "@", "+33", "\uff0b", "(", ")"])
 _texts = st.lists(_pieces, max_size=60).map("".join)
 
 
@@ -41,6 +42,7 @@ def _found(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], d
 def test_each_pattern_finds_what_its_reference_finds(text: str) -> None:
     for name, (pattern, reference) in REFERENCE.items():
         assert _found(pattern, text) == _found(reference, text), name
+    assert privacy._has_plus(text) == (privacy._PLUS.search(text) is not None)
 
 
 def test_examples_of_each_kind_are_found_alike() -> None:
