@@ -125,6 +125,7 @@ class HitsMixin(StoreBase):
         rows = []
         terms_json: dict[tuple[str, ...], str] = {}      # a few distinct term lists over many hits
         found: dict[Route, list[int]] = {}
+        route_lists: dict[tuple[int, tuple[str, ...], int | None], list[list[int]]] = {}
         group_items: dict[int, int] = {}           # first hit -> its item pk
         for pk, hit in new:
             watch = watches.get(hit.watch)
@@ -141,9 +142,18 @@ class HitsMixin(StoreBase):
             rows.append((hit_id, pk, hit.watch, watch.kind if watch else "other",
                          post.severity(watch.severity if watch else "medium"), terms, hit.field, hit.start, hit.end,
                          int(retro), now, first[0] if first else None, post.snippet(hit)))
-            candidates.add(hit_id, pk, hit.watch, first[0] if first else None, post.raw_title)
-            for route in routes(pk, hit.watch, watch.chats if watch else (), first[0] if first else None, muted):
-                found.setdefault(route, []).append(hit_id)
+            first_hit = first[0] if first else None
+            candidates.add(hit_id, pk, hit.watch, first_hit, post.raw_title)
+            chats = watch.chats if watch else ()
+            # Without mutes a hit's routes depend on its item, chats and group only: the dozens of
+            # entries that hit one post through one alias share them (and their rows' id lists).
+            lists = route_lists.get((pk, chats, first_hit)) if not muted else None
+            if lists is None:
+                lists = [found.setdefault(route, []) for route in routes(pk, hit.watch, chats, first_hit, muted)]
+                if not muted:
+                    route_lists[(pk, chats, first_hit)] = lists
+            for ids in lists:
+                ids.append(hit_id)
         conn.executemany(
             "INSERT INTO hits (id, item_pk, watch, kind, severity, terms, field, start_pos, end_pos, "
             "retro, first_seen, false_positive, repost_of, snippet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
