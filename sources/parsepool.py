@@ -19,6 +19,8 @@ it saves, stay with :func:`sources.common.off_loop`.
   says so. A worker that dies (a crash in the HTML parser, the OOM killer) fails only the page it
   was parsing. Either way the pages waiting in the pool are not lost: a fresh worker parses them.
   A worker whose parent died exits too (:mod:`monitor.workerlife`).
+- A page stopped at the deadline, or whose worker died, is remembered (:mod:`sources.stalls`): the
+  same bytes again fail at once, without a worker, until the page changes.
 - ``LEAKMON_PARSE_WORKERS``: how many worker processes (default: the cores but one, 1 to 4);
   ``0`` parses in this process, as :func:`sources.common.off_loop` does (and without a deadline).
 - ``LEAKMON_PARSE_TIMEOUT``: the deadline of one page's parse, in seconds (default 30).
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from monitor.errors import ParseError
 from sources.common import off_loop
+from sources.stalls import StalledPages
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -61,6 +64,7 @@ _T = TypeVar("_T")
 _pool: ProcessPool | None = None
 _bad_timeouts: set[str] = set()              # values of LEAKMON_PARSE_TIMEOUT already warned about
 _records: list[dict[str, Any]] = []          # in a worker: what the current parse logged
+_stalled = StalledPages()                    # pages not to be given to a worker again
 
 
 def workers() -> int:
@@ -93,19 +97,29 @@ async def in_worker(page: Page, parse: Callable[..., _T], *args: Any) -> _T:
     """``parse(page, *args)`` in a worker process when the page is big (see the module doc);
     otherwise as :func:`sources.common.off_loop` does. ``parse`` must be pure and importable.
 
-    Raises ParseError when the parse takes longer than :func:`deadline` or its worker dies."""
+    Raises ParseError when the parse takes longer than :func:`deadline` or its worker dies, and
+    at once when the same page did so before."""
     if len(page.body) < POOL_BYTES or workers() == 0:
         return await off_loop(page, parse, *args)
+    refusal = _stalled.refusal(page.body)
+    if refusal is not None:
+        raise ParseError(refusal)
     from pebble import ProcessExpired  # not imported by a run that never needs it
 
     limit = deadline()
     # Cancelling the await (the poll's own deadline) cancels the task: pebble then stops its worker.
+    # That page is not remembered: the poll's deadline counts its fetches too.
     future = _get_pool().schedule(_run, args=(parse, page, args), timeout=limit)
     try:
         ok, value, records = await asyncio.wrap_future(future)
     except TimeoutError:
+        _stalled.remember(page.body, f"this page stalled the parser before (over {limit:g}s): "
+                                     "not parsed again until it changes")
         raise ParseError(f"parsing this page took over {limit:g}s: stopped (hostile or broken markup?)") from None
     except ProcessExpired:
+        # lexbor is deterministic: a page that crashed it crashes it again, and each crash costs a
+        # fresh worker (a page that grows it to the OOM killer puts other processes at risk too).
+        _stalled.remember(page.body, "this page killed the parser process before: not parsed again until it changes")
         raise ParseError("the parser process died on this page") from None
     for fields in records:
         logger = logging.getLogger(fields["name"])

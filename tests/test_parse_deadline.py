@@ -1,12 +1,14 @@
 """A hostile page that stalls the HTML parser (a nesting bomb: lexbor is quadratic on depth) is
 stopped at the parse deadline: its source fails in words, and the other sources' pages, waiting
-for the same parse worker, are parsed by a fresh worker, stored and alerted."""
+for the same parse worker, are parsed by a fresh worker, stored and alerted. Polled again by the
+daemon, the same page fails at once without reaching the worker, until it changes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -19,6 +21,8 @@ import pytest
 from monitor.errors import ParseError
 from sources import json as json_source
 from sources import parsepool
+from tests.daemon_world import RunningDaemon, daemon_config, serve_feed, wait_for
+from tests.fakebot import FakeBot
 from tests.loopback import LoopbackSite
 from tests.support.bombs import channel_page, mybb_listing, nesting_bomb
 from tests.support.sources import FakeFetcher, FakeState, options
@@ -64,7 +68,7 @@ def test_a_nesting_bomb_fails_its_source_at_the_deadline_and_the_others_are_stor
     config = tmp_path / "config.toml"
     config.write_text(config_text(site, tmp_path / "l.db"), encoding="utf-8")
 
-    for run in (1, 2):                      # the next poll tries the hostile page again
+    for run in (1, 2):                      # the next `once` (a fresh process) tries the hostile page again
         once = leakmon(config, "once")
         assert once.returncode == 1, once.stderr
         assert "Traceback" not in once.stderr
@@ -125,3 +129,80 @@ def test_a_tracker_relaying_a_nesting_bomb_fails_at_the_deadline(monkeypatch: py
     finally:
         parsepool.shutdown()
     assert info.value.reason == ERROR
+
+
+STALLED_BEFORE = f"this page stalled the parser before (over {DEADLINE:g}s): not parsed again until it changes"
+
+
+def growing(watched: str) -> Callable[[BaseHTTPRequestHandler], None]:
+    """A listing with one thread more at each request: every poll parses it (in the worker)."""
+    served = [0]
+
+    def handler(h: BaseHTTPRequestHandler) -> None:
+        served[0] += 1
+        body = mybb_listing(40 + served[0], watched)
+        h.send_response(200)
+        h.send_header("Content-Type", "text/html; charset=utf-8")
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+    return handler
+
+
+def parse_workers(pid: int) -> set[int]:
+    """The daemon's parse worker processes (pebble's, spawned)."""
+    found = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                if b"spawn_main" in Path(f"/proc/{child}/cmdline").read_bytes():
+                    found.add(int(child))
+            except OSError:         # it ended just now
+                continue
+    return found
+
+
+def test_the_daemon_refuses_a_page_that_stalled_the_parser_at_once_until_it_changes(
+        site: LoopbackSite, bot: FakeBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site.route("/blog", nesting_bomb())
+    site.route("/a/Forum-Leaks", handler=growing("Mediboard staff"))
+    serve_feed(site, [("n1", "Weekly news", "nothing")])
+    config = tmp_path / "config.toml"
+    config.write_text(daemon_config(site.url(""), tmp_path / "l.db", bot.api_url, interval="1s")
+                      + "".join(f'[[source]]\nname = "{name}"\nkind = "html"\npreset = "mybb"\nurl = "{site.url(path)}"\n'
+                                'interval = "1s"\n' for name, path in (("ransom-blog", "/blog"),
+                                                                       ("forum-a", "/a/Forum-Leaks"))),
+                      encoding="utf-8")
+    monkeypatch.setenv(parsepool.WORKERS_ENV, "1")
+    monkeypatch.setenv(parsepool.TIMEOUT_ENV, str(DEADLINE))
+    daemon = RunningDaemon(config, bot, tmp_path / "run.log")
+
+    def failures() -> list[tuple[str, float]]:
+        return [(m[1], float(m[2])) for m in re.finditer(r"poll ransom-blog failed: (.*) \((\d+\.\d+)s\)",
+                                                         daemon.output())]
+
+    def forum_polls() -> int:
+        return daemon.output().count("poll forum-a: ")
+
+    try:
+        wait_for(lambda: len(failures()) >= 2, 60, "the hostile source's second poll")
+        workers, polls = parse_workers(daemon.proc.pid), forum_polls()
+        wait_for(lambda: len(failures()) >= 4 and forum_polls() >= polls + 2, 60, "more polls of both sources")
+        assert parse_workers(daemon.proc.pid) == workers and len(workers) == 1   # never killed again
+        status = leakmon(config, "status", "--format", "json")
+        by_name = {s["name"]: s for s in json.loads(status.stdout)["sources"]}
+
+        site.route("/blog", mybb_listing(40, "Mediboard patients"))             # the page changes
+        wait_for(lambda: "poll ransom-blog: 40 items" in daemon.output(), 30, "the changed page's poll")
+    finally:
+        code = daemon.stop()
+    assert code == 0, daemon.output()
+    assert "Traceback" not in daemon.output()
+    assert [error for error, _ in failures()[:4]] == [ERROR] + [STALLED_BEFORE] * 3
+    assert all(seconds < DEADLINE for _, seconds in failures()[1:4])           # not parsed: far from the deadline
+    assert by_name["ransom-blog"]["last_error"] == STALLED_BEFORE
+    assert by_name["ransom-blog"]["consecutive_failures"] >= 4
+    assert by_name["forum-a"]["consecutive_failures"] == 0 and by_name["forum-a"]["items_seen"] >= 42
+    assert "poll forum-a failed" not in daemon.output()
+    hits = leakmon(config, "hits", "--format", "json")
+    assert {(h["source"], h["item_id"]) for h in json.loads(hits.stdout)} == {("forum-a", "7"), ("ransom-blog", "7")}

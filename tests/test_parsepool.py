@@ -1,6 +1,7 @@
 """Listing pages parsed in a worker process (sources/parsepool.py) give exactly what the parse
 gives in this process: items, errors and log lines; a worker that dies fails only its page; a parse
-past the deadline is stopped, and the pages queued behind it are not lost."""
+past the deadline is stopped, and the pages queued behind it are not lost; a page that stalled or
+killed the worker is refused at once when it comes back, until it changes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from monitor.errors import ParseError
 from monitor.fetch import Page
 from sources import html, parsepool, rss, telegram
 from sources import json as json_source
+from sources.stalls import StalledPages
 from tests.support import parsers
 from tests.support.bombs import mybb_listing, nesting_bomb
 from tests.support.sources import fixture, options
@@ -52,6 +54,7 @@ URL = {html.parse_listing: FORUM, telegram.parse_preview: CHANNEL, rss.parse: FE
 def every_page_to_the_pool(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(parsepool, "POOL_BYTES", 0)
     monkeypatch.setenv(parsepool.WORKERS_ENV, "1")
+    monkeypatch.setattr(parsepool, "_stalled", StalledPages())    # what a test's pages did stays in the test
     yield
     parsepool.shutdown()
 
@@ -96,12 +99,12 @@ def test_what_the_parser_logs_in_the_worker_is_logged_here(every_page_to_the_poo
 
 
 def test_a_worker_that_dies_fails_its_page_and_the_next_page_gets_a_new_worker(every_page_to_the_pool: None) -> None:
-    page = Page(FORUM, 200, b"x" * 100, {})
+    page, crash = Page(FORUM, 200, b"x" * 100, {}), Page(FORUM, 200, b"y" * 100, {})
 
     async def main() -> tuple[int, str, int, int]:
         first = await parsepool.in_worker(page, parsers.pid)
         with pytest.raises(ParseError) as info:
-            await parsepool.in_worker(page, parsers.die, 3)
+            await parsepool.in_worker(crash, parsers.die, 3)
         return first, info.value.reason, await parsepool.in_worker(page, parsers.pid), os.getpid()
 
     first, reason, after, here = asyncio.run(main())
@@ -155,6 +158,61 @@ def test_a_parse_whose_poll_gave_up_does_not_hold_the_worker(every_page_to_the_p
 
     before, after = asyncio.run(main())
     assert before != after          # a fresh worker, not the one still parsing the bomb
+    assert len(parsepool._stalled) == 0     # the poll's deadline counts its fetches: not the page's fault
+
+
+def test_a_page_stopped_at_the_deadline_is_refused_at_once_until_it_changes(
+        every_page_to_the_pool: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(parsepool.TIMEOUT_ENV, "1")
+    opts = options("html", FORUM, preset="mybb")
+    bomb = nesting_bomb()
+    changed = bomb.replace(b"<title>Forum</title>", b"<title>Forvm</title>")   # one byte: the same length
+    assert len(changed) == len(bomb) and changed != bomb
+
+    async def main() -> tuple[list[str], list[int], int]:
+        reasons, pids = [], []
+        for url in (FORUM, "http://mirror.example.onion/"):   # the source polled again, another source
+            pids.append(await parsepool.in_worker(Page(url, 200, b"x" * 100, {}), parsers.pid))
+            with pytest.raises(ParseError) as info:
+                await parsepool.in_worker(Page(url, 200, bomb, {"content-type": "text/html"}), html.parse_listing, opts)
+            reasons.append(info.value.reason)
+        pids.append(await parsepool.in_worker(Page(FORUM, 200, b"x" * 100, {}), parsers.pid))
+        return reasons, pids, await parsepool.in_worker(Page(FORUM, 200, changed, {}), parsers.size)
+
+    reasons, pids, size = asyncio.run(main())
+    assert reasons == ["parsing this page took over 1s: stopped (hostile or broken markup?)",
+                       "this page stalled the parser before (over 1s): not parsed again until it changes"]
+    assert pids[0] != pids[1] == pids[2]     # killed at the first stall; the second never reached the worker
+    assert size == len(changed)              # the changed page went to the worker again
+
+
+def test_a_page_that_killed_its_worker_is_refused_at_once_until_it_changes(every_page_to_the_pool: None) -> None:
+    crash, other = Page(FORUM, 200, b"y" * 100, {}), Page(FORUM, 200, b"z" * 100, {})
+
+    async def main() -> tuple[list[str], int]:
+        reasons = []
+        # parsers.pid cannot fail: a ParseError for it says the page never reached a worker
+        for parse, args in ((parsers.die, (3,)), (parsers.pid, ())):
+            with pytest.raises(ParseError) as info:
+                await parsepool.in_worker(crash, parse, *args)
+            reasons.append(info.value.reason)
+        return reasons, await parsepool.in_worker(other, parsers.pid)
+
+    reasons, worker = asyncio.run(main())
+    assert reasons == ["the parser process died on this page",
+                       "this page killed the parser process before: not parsed again until it changes"]
+    assert worker != os.getpid()              # another page goes to the (fresh) worker
+
+
+def test_the_memory_of_stalled_pages_keeps_the_latest() -> None:
+    stalled = StalledPages(size=2)
+    stalled.remember(b"a" * 10, "first")
+    stalled.remember(b"b" * 10, "second")
+    assert stalled.refusal(b"a" * 10) == "first"          # served again: now the latest
+    stalled.remember(b"c" * 10, "third")                   # the oldest, b, is forgotten
+    assert [stalled.refusal(body) for body in (b"a" * 10, b"b" * 10, b"c" * 10, b"c" * 11)] == [
+        "first", None, "third", None]
+    assert len(stalled) == 2
 
 
 @pytest.mark.parametrize(("value", "seconds", "warned"), [
