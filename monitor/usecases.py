@@ -81,13 +81,13 @@ async def _once(config: Config, selected: Sequence[SourceConfig], deliver_timeou
         await hunt_changes(eng.store, config.watches, config.health.retrohunt_days)
         await eng.prime(selected)
         _warm_parsers(selected, eng)
-        polls = await _start_polls(selected, eng)
         # What runs after the polls (matching the first new items, delivery) is imported while
-        # the polls wait on the network, not after them; once they have started, so that it does
-        # not share the interpreter with their own first steps (the HTTP stack, the source kinds).
+        # the polls wait on the network, not after them. Started before the polls: started once
+        # they had all started, its imports shared the interpreter with the answers being read
+        # (the event loop waited for the lock at each socket call) and a second poll took longer.
         import_soon("monitor.batchmatch", "monitor.triage", "monitor.hitprep", "monitor.alerts.console",
                     "monitor.alerts.outbox")
-        reports = await asyncio.gather(*polls)
+        reports = await asyncio.gather(*await _start_polls(selected, eng))
         async with dispatcher(config, eng.store) as disp:
             delivery = await disp.drain(deliver_timeout)
     return OnceResult(tuple(reports), delivery)
