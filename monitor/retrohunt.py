@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,18 +27,21 @@ class RetrohuntResult:
 
 async def retrohunt(store: AsyncStore, watches: Sequence[WatchEntry], days: int,
                     progress: Callable[[int, int], None] | None = None, *,
-                    workers: int | None = None) -> RetrohuntResult:
+                    workers: int | None = None, watches_digest: str | None = None) -> RetrohuntResult:
     """Match the posts first seen in the last ``days`` days against ``watches``; store and queue new hits.
 
     Only hits the store does not have yet become alerts (the store keys hits by item and watch).
     ``workers``: worker processes for matching (None: as :func:`monitor.retropool.pool_size` says
     for the number of posts; 0: in a thread of this process). The next batches are matched while
     one is stored; batches are stored in order, so the result does not depend on ``workers``.
+    ``watches_digest``: :meth:`monitor.configtypes.Config.watches_digest` when ``watches`` are the
+    config's whole list (the compiled list's cache is then found without hashing every entry).
     """
     if not watches:
         return RetrohuntResult(0, 0)
     # Built here even when workers match: the workers then load the list this build cached.
-    matcher = await asyncio.get_running_loop().run_in_executor(None, Matcher, list(watches))
+    matcher = await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(Matcher, list(watches), watches_digest=watches_digest))
     by_name = {w.name: w for w in watches}
     since = datetime.now(UTC) - timedelta(days=days)
     total = await store.count_posts(since)

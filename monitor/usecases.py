@@ -140,7 +140,10 @@ async def retrohunt(config: Config, watches: Sequence[WatchEntry], days: int,
 
     store = AsyncStore(config.storage.path)
     try:
-        result = await hunt(store, list(watches), days, progress=progress)
+        # The whole list (no --watch): its digest finds the compiled list's cache (~0.3 s less
+        # than hashing 100,000 entries).
+        digest = config.watches_digest() if tuple(watches) == config.watches else None
+        result = await hunt(store, list(watches), days, progress=progress, watches_digest=digest)
         if hunted is not None:
             hunted(result)
         async with dispatcher(config, store) as disp:

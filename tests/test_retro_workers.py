@@ -144,3 +144,30 @@ def test_a_hunt_checkpoints_less_often_while_it_runs_only(tmp_path: Path) -> Non
 
     asyncio.run(run())
     assert len(seen) == 3 and set(seen) == {ingest.RETRO_WAL_PAGES}
+
+
+def test_a_hunt_of_the_whole_list_finds_the_compiled_list_by_the_configs_digest(tmp_path: Path, monkeypatch) -> None:
+    from monitor import retrohunt as retrohunt_module
+    from monitor import usecases
+    from monitor.config import load_config
+
+    fill(tmp_path / "d.db", 300)
+    (tmp_path / "names.csv").write_text("name\n" + "\n".join(NAMES) + "\n", encoding="utf-8")
+    (tmp_path / "c.toml").write_text(f'[storage]\npath = "{(tmp_path / "d.db").as_posix()}"\n[[watch_file]]\n'
+                                     'path = "names.csv"\nname_column = "name"\nterms_columns = ["name"]\n',
+                                     encoding="utf-8")
+    monkeypatch.setenv("LEAKMON_TELEGRAM_TOKEN", "")
+    monkeypatch.setenv("LEAKMON_CACHE_DIR", str(tmp_path / "cache"))
+    config = load_config(tmp_path / "c.toml")
+    digests: list[str | None] = []
+
+    class Recording(Matcher):
+        def __init__(self, watches: list[WatchEntry], **kwargs: object) -> None:
+            digests.append(kwargs.get("watches_digest"))  # type: ignore[arg-type]
+            super().__init__(watches, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(retrohunt_module, "Matcher", Recording)
+    whole = asyncio.run(usecases.retrohunt(config, list(config.watches), 30, deliver_timeout=0.1))
+    some = asyncio.run(usecases.retrohunt(config, list(config.watches[:2]), 30, deliver_timeout=0.1))
+    assert whole.result.posts == some.result.posts == 300 and whole.result.new_hits > 0
+    assert config.watches_digest() is not None and digests == [config.watches_digest(), None]

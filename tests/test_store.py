@@ -390,6 +390,31 @@ def test_iter_posts_in_batches_since_a_date(store: Store, clock: Clock) -> None:
         [[(i.source, i.item_id, i.title, i.text) for i in b] for b in batches]
 
 
+def test_a_recent_window_is_read_without_stepping_through_older_posts(store: Store, clock: Clock) -> None:
+    save(store, [item(n, text=f"old {n}") for n in range(600)])
+    clock.advance(days=10)
+    save(store, [item(n, text=f"new {n}") for n in range(600, 610)])
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    def read(since: datetime) -> tuple[int, int]:
+        steps[0] = 0
+        store._conn.set_progress_handler(count, 50)          # SQLite's virtual machine steps
+        try:
+            return sum(map(len, store.iter_post_rows(since))), steps[0]
+        finally:
+            store._conn.set_progress_handler(None, 0)
+
+    everything, all_steps = read(T0)
+    recent, recent_steps = read(T0 + timedelta(days=5))
+    none, none_steps = read(T0 + timedelta(days=20))
+    assert (everything, recent, none) == (610, 10, 0)
+    assert recent_steps * 10 < all_steps and none_steps * 10 < all_steps
+
+
 def test_retro_hits_are_marked_retro_and_alert_only_new_entries(store: Store, clock: Clock) -> None:
     save(store, [item(1, "Mediboard", "Softway Medical"), item(2, "b")], {"1": [hit("Mediboard", fld="title")]})
     for row in store.due_outbox(clock.now):

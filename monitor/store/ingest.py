@@ -223,13 +223,25 @@ class IngestMixin(HitsMixin):
     def iter_post_rows(self, since: datetime, batch: int = 500) -> Iterator[list[PostRow]]:
         """What :meth:`iter_posts` gives, as the (pk, source, item_id, title, text) rows a
         retro-hunt matches: no Item per row (cheaper to build and to send to a worker process)."""
-        last = 0
+        # Rows are read in id order; those before the first id first seen since then are all older
+        # (found in the first_seen index): a 30-day hunt does not step through a year of posts.
+        first = self._first_post_since(since)
+        if first is None:
+            return
+        last = first - 1
         while True:
             rows = self._post_rows_after(since, last, batch)
             if not rows:
                 return
             last = rows[-1][0]
             yield rows
+
+    @guarded("iter posts")
+    def _first_post_since(self, since: datetime) -> int | None:
+        # "+id": plain min(id) walks the table in id order until a row is recent enough (every
+        # post when none is); min(+id) reads the first_seen index's recent entries only.
+        first = self._conn.execute("SELECT min(+id) FROM items WHERE first_seen >= ?", (ts(since),)).fetchone()[0]
+        return None if first is None else int(first)
 
     @guarded("iter posts")
     def _post_rows_after(self, since: datetime, after_pk: int, batch: int) -> list[PostRow]:
