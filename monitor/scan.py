@@ -161,7 +161,7 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
     from monitor import scanparts
     from monitor.match import Matcher
     from monitor.scansink import Sink
-    from monitor.scanstream import StreamScanner
+    from monitor.scanstream import StreamScanner, conditional_entries
 
     if matcher is None:
         # The engine the daemon would pick (hyperscan from 50,000 keys). hyperscan for smaller
@@ -179,8 +179,10 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
     if fmt == "csv":
         out.write("line,watch,term,match,context\n")
 
+    conditional = conditional_entries(matcher)
+
     def run(part: scanparts.Part, sink: Sink, progress: Any) -> Any:
-        scanner = StreamScanner(matcher, **window)
+        scanner = StreamScanner(matcher, conditional=conditional, **window)
         sink.conditional = scanner.conditional
         if part.lead < part.own_start:
             scanner.lead(decode(_read_range(path, part.lead, part.own_start)), _newlines(path, part.lead))
@@ -199,7 +201,7 @@ def scan_file(config: Config, path: str, fmt: str, out: IO[str],
         return scanparts.scan_parts(plan, run, lambda o, spill: Sink(o, render, watches, spill), out, progress)
     sink = Sink(out, render, watches)
     try:
-        scanner = StreamScanner(matcher, **window)
+        scanner = StreamScanner(matcher, conditional=conditional, **window)
         sink.conditional = scanner.conditional
         for text in read_chunks(path, chunk, progress):
             sink.emit(scanner.feed(text))

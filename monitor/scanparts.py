@@ -120,11 +120,16 @@ def _separator_before(handle: IO[bytes], at: int) -> int | None:
     start = max(0, at - _LOOK)
     handle.seek(start)
     data = handle.read(at - start)
+    # A space or newline is near in any text: found from the end in C. Other separators are
+    # looked for only in a stretch without either (not by walking every separator of 1 MB).
+    found = max(data.rfind(b"\n"), data.rfind(b" "))
     last = None
-    for m in _CUT.finditer(data):
-        last = m
+    for m in _CUT.finditer(data, found + 1):
+        last = m.start()
+    if last is None and found >= 0:
+        last = found
     if last is not None:
-        return start + last.start() + 1
+        return start + last + 1
     return 0 if start == 0 else None
 
 
