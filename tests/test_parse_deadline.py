@@ -32,15 +32,20 @@ ERROR = f"parsing this page took over {DEADLINE:g}s: stopped (hostile or broken 
 EXPECTED_HITS = {("Mediboard", "forum-a", "7"), ("Mediboard", "forum-b", "7"), ("Mediboard", "tg-leaks", "leaks/7")}
 
 
+def send_page(h: BaseHTTPRequestHandler, body: bytes) -> None:
+    """Answer 200 with an HTML body."""
+    h.send_response(200)
+    h.send_header("Content-Type", "text/html; charset=utf-8")
+    h.send_header("Content-Length", str(len(body)))
+    h.end_headers()
+    h.wfile.write(body)
+
+
 def late(body: bytes, seconds: float) -> Callable[[BaseHTTPRequestHandler], None]:
     """Answer after ``seconds``: the page reaches the parse worker while it is stuck on the bomb."""
     def handler(h: BaseHTTPRequestHandler) -> None:
         time.sleep(seconds)
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        send_page(h, body)
     return handler
 
 
@@ -141,11 +146,7 @@ def growing(watched: str) -> Callable[[BaseHTTPRequestHandler], None]:
     def handler(h: BaseHTTPRequestHandler) -> None:
         served[0] += 1
         body = mybb_listing(40 + served[0], watched)
-        h.send_response(200)
-        h.send_header("Content-Type", "text/html; charset=utf-8")
-        h.send_header("Content-Length", str(len(body)))
-        h.end_headers()
-        h.wfile.write(body)
+        send_page(h, body)
     return handler
 
 
