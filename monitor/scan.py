@@ -53,19 +53,6 @@ def _open(path: str) -> IO[bytes]:
         raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def read_text(path: str) -> str:
-    """The whole file (or stdin for "-") as text, decoded as :func:`decode` does."""
-    handle = _open(path)
-    try:
-        data = handle.read()
-    except OSError as exc:
-        raise LeakmonError(f"cannot read {path}: {exc.strerror or exc}") from None
-    finally:
-        if handle is not sys.stdin.buffer:
-            handle.close()
-    return decode(data)
-
-
 def read_chunks(path: str, chunk: int = CHUNK,
                 progress: Callable[[int, int | None], None] | None = None,
                 start: int = 0, end: int | None = None) -> Iterator[str]:
