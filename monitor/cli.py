@@ -3,12 +3,12 @@
 The commands that read the store are in ``monitor/cliread.py``; what they all share (options,
 exit codes, the error guard) in ``monitor/clibase.py``.
 
-Heavy modules are imported inside the commands so that ``leakmon --help`` answers at once.
+Heavy modules are imported inside the commands so that ``leakmon --help`` answers at once, and
+``leakmon scan`` (often timed against grep) loads no asyncio.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
@@ -67,6 +67,8 @@ def run(opts: Options) -> None:
 
     # Until the event loop takes over the signals, a SIGTERM during start-up is a clean exit too.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    import asyncio
+
     from monitor.daemon import run_daemon
 
     config = opts.load()
@@ -93,6 +95,8 @@ def once(opts: Options, names: tuple[str, ...], deliver_timeout: float) -> None:
         if name not in known:
             raise ConfigError(config.file, "source", f"no source named {name!r} (sources: {', '.join(known)})")
     selected = [s for s in config.sources if not names or s.name in names]
+    import asyncio
+
     from monitor import usecases
 
     code = _print_once(asyncio.run(usecases.once(config, selected, deliver_timeout)))
@@ -148,6 +152,8 @@ def check(opts: Options, fetch: bool, names: tuple[str, ...], show: bool) -> Non
                    f"{redact(src.url)}")
     if fetch:
         selected = [s for s in config.sources if not names or s.name in names]
+        import asyncio
+
         failures = asyncio.run(_check_fetch(config, selected, show))
         sys.exit(EXIT_FAILED if failures else EXIT_OK)
 
@@ -202,6 +208,8 @@ def retrohunt(opts: Options, days: int | None, names: tuple[str, ...]) -> None:
     missing = set(names) - {w.name for w in watches}
     if missing:
         raise ConfigError(config.file, "watch", f"no watch entry named {sorted(missing)[0]!r}")
+    import asyncio
+
     from monitor import usecases
 
     days = days if days is not None else config.health.retrohunt_days
@@ -294,6 +302,8 @@ def test_alert(opts: Options, chat: str | None) -> None:
     config = opts.load()
     if chat is not None and chat not in config.telegram.chats:
         raise ConfigError(config.file, "telegram.chats", f"no chat named {chat!r}")
+    import asyncio
+
     from monitor import usecases
 
     results = asyncio.run(usecases.test_alert(config, chat))
