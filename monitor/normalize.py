@@ -10,25 +10,28 @@ Two steps, kept apart because the first one keeps offsets and the second does no
    zero-width and bidi controls: Unicode categories M* and Cf) become :data:`JOIN` ("\\0"),
    which step 2 deletes, so "Medi\\u200bboard" still reads "mediboard". Defanged dots
    ("[dot]", "(dot)", "{dot}") become spaces too; "[.]" needs nothing, it is punctuation.
-2. :class:`WordForm` deletes JOIN characters and collapses runs of spaces to one, padded with
-   one space at each end: " hopital saint joseph ". A term in that form, padded the same way,
-   can only match whole words. ``WordForm.to_original`` maps positions back to the original
-   text (lazily: only matches ever need it).
+2. :class:`WordForm` (:mod:`monitor.wordform`) deletes JOIN characters and collapses runs of
+   spaces to one, padded with one space at each end: " hopital saint joseph ". A term in that
+   form, padded the same way, can only match whole words. ``WordForm.to_original`` maps
+   positions back to the original text (lazily: only matches ever need it).
 
 Speed (normalization is most of the cost of matching): text that encodes to Latin-1 goes through
 ``bytes.translate`` with a 256-byte table (hundreds of MB/s); other text is cut into Latin-1
 runs (same table) and non-Latin-1 runs (``str.translate`` with a per-character map built once
 per character and cached), so one emoji in a 40 MB file does not slow the whole file down.
+When the compiled ``monitor._textfold`` is there (:mod:`monitor.textfold`), one C pass does all
+of it, Latin-1 through the same table and other characters through a cache filled by the same rule.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
+from monitor import textfold
 from monitor.foldpage import CodePage
+from monitor.wordform import JOIN, WordForm, collapse
 
 __all__ = [
     "JOIN",
@@ -43,9 +46,6 @@ __all__ = [
 
 #: Bump when the folding rules change: cached compiled watch lists keyed on it go stale.
 NORMALIZATION_VERSION = "1"
-
-#: What an invisible in-word character folds to; :class:`WordForm` deletes it.
-JOIN = "\0"
 
 # Letters that look like an apostrophe or a quote (U+02B9..U+02BF, U+02C8, U+02CA, U+02CB):
 # they are "letters" to Unicode but separate words like "'" does ("d\u02bcInstruction").
@@ -142,10 +142,22 @@ _CODE_PAGE = CodePage()
 _MAPS = {_TABLE: _FoldMap(_TABLE, _fold_char), _TABLE_NL: _FoldMap(_TABLE_NL, _fold_char),
          _TABLE_STRICT: _FoldMap(_TABLE_STRICT, _fold_char_strict),
          _TABLE_STRICT_NL: _FoldMap(_TABLE_STRICT_NL, _fold_char_strict)}
+# The compiled folds of the same tables and rules (empty without monitor._textfold); its cache
+# holds at most as many characters as the maps do.
+_FOLDERS = ({table: textfold.FoldTable(table, m.rule, _SLOW_CACHE_LIMIT // 256) for table, m in _MAPS.items()}
+            if textfold.LOADED else {})
 
 
-def _translate(text: str, table: bytes, fold_map: _FoldMap) -> str:
-    """``text`` with every character replaced by its fold (``table`` for Latin-1, ``fold_map`` for all)."""
+def _translate(text: str, table: bytes) -> str:
+    """``text`` with every character replaced by its fold (``table`` for Latin-1, its rule for the rest)."""
+    folder = _FOLDERS.get(table)
+    if folder is not None:
+        return folder.translate(text)
+    return _translate_py(text, table, _MAPS[table])
+
+
+def _translate_py(text: str, table: bytes, fold_map: _FoldMap) -> str:
+    """:func:`_translate` in Python."""
     try:
         return text.encode("latin-1").translate(table).decode("latin-1")
     except UnicodeEncodeError:
@@ -199,12 +211,12 @@ def fold(text: str) -> str:
         >>> fold("chu-rennes[dot]fr")
         'chu rennes     fr'
     """
-    return _undefang(text, _translate(text, _TABLE, _MAPS[_TABLE]))
+    return _undefang(text, _translate(text, _TABLE))
 
 
 def _fold_strict(text: str, table: bytes) -> str:
     """fold_strict() with a choice of Latin-1 table (match_forms() keeps newlines)."""
-    folded = _translate(text, table, _MAPS[table])
+    folded = _translate(text, table)
     # Case is kept, so " dot " cannot be searched for in the output as fold() does; strict
     # entries are few, a regex over the original is fast enough for them.
     marks = [m.start() for m in _DEFANGED.finditer(text)]
@@ -230,50 +242,16 @@ def fold_strict(text: str) -> str:
 
 
 _DEFANGED = re.compile(r"[\[({][dD][oO][tT][\])}]")
-_RUN = re.compile(" {2,}")
-
-
-def _collapse(folded: str) -> str:
-    """JOINs deleted, space runs made single (NOT stripped)."""
-    if JOIN in folded:
-        folded = folded.replace(JOIN, "")
-    if "  " not in folded:
-        return folded
-    # str.replace runs at ~200 MB/s where re.sub(" {2,}", " ") crawls at ~50 MB/s on forum
-    # text (a run after every comma). One pass halves every run; when a few runs are left
-    # (three spaces or more: "[.]", ", -") they are cut out one by one, when many are (JSON
-    # and SQL dumps: '", "' on every field) another halving pass in C is cheaper.
-    for _ in range(64):
-        folded = folded.replace("  ", " ")
-        at = folded.find("  ")
-        if at < 0:
-            return folded
-        if folded.count("  ", at) > _FEW_RUNS_LEFT:
-            continue
-        pieces: list[str] = []
-        done = 0
-        while at >= 0:
-            end = _RUN.match(folded, at).end()  # type: ignore[union-attr]  # "  " is there
-            pieces.append(folded[done:at + 1])
-            done = end
-            at = folded.find("  ", end)
-        pieces.append(folded[done:])
-        return "".join(pieces)
-    return _RUN.sub(" ", folded)
-
-
-#: Runs of spaces left after a halving pass that are cut one by one rather than halved again.
-_FEW_RUNS_LEFT = 16
 
 
 def match_form(term: str) -> str:
     """A term as the automaton stores it: folded, single-spaced, stripped ("hopital saint joseph")."""
-    return _collapse(fold(term)).strip(" ")
+    return collapse(fold(term)).strip(" ")
 
 
 def match_form_strict(term: str) -> str:
     """:func:`match_form` for strict entries (case and accents kept)."""
-    return _collapse(fold_strict(term)).strip(" ")
+    return collapse(fold_strict(term)).strip(" ")
 
 
 def match_forms(terms: Sequence[str], strict: bool = False) -> list[str]:
@@ -295,99 +273,7 @@ def match_forms(terms: Sequence[str], strict: bool = False) -> list[str]:
     if strict:
         folded = _fold_strict(blob, _TABLE_STRICT_NL)
     else:
-        folded = _undefang(blob, _translate(blob, _TABLE_NL, _MAPS[_TABLE_NL]))
-    # _collapse leaves at most one space on each side of a newline: the strip of each term.
-    collapsed = _collapse(folded).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
+        folded = _undefang(blob, _translate(blob, _TABLE_NL))
+    # collapse leaves at most one space on each side of a newline: the strip of each term.
+    collapsed = collapse(folded).replace(" \n", "\n").replace("\n ", "\n").strip(" ")
     return collapsed.split("\n")
-
-
-class WordForm:
-    """A folded text with JOINs deleted and space runs collapsed, padded: ``" w1 w2 ... wn "``.
-
-    ``text`` is what the automaton scans. :meth:`to_original` maps positions of word
-    characters in ``text`` back to positions in the folded (hence the original) text.
-    The text is collapsed in blocks of about 4 KB cut at word starts; each block start is an
-    anchor whose position is known in both texts, so mapping a match re-reads at most the
-    block it lies in, not everything before it.
-    """
-
-    __slots__ = ("_anchors_f", "_anchors_w", "folded", "text")
-
-    BLOCK = 4096
-
-    def __init__(self, folded: str) -> None:
-        self.folded = folded
-        n = len(folded)
-        pieces = [" "]
-        anchors_w: list[int] = []
-        anchors_f: list[int] = []
-        length = 1
-        start = _skip_gap(folded, 0)
-        while start < n:
-            cut = folded.find(" ", start + self.BLOCK)
-            # The block ends after a gap that holds a space: it collapses to text + " ", and
-            # the next block starts on a word character.
-            end = n if cut < 0 else _skip_gap(folded, cut)
-            piece = _collapse(folded[start:end])
-            anchors_w.append(length)
-            anchors_f.append(start)
-            pieces.append(piece)
-            length += len(piece)
-            start = end
-        if not pieces[-1].endswith(" "):
-            pieces.append(" ")
-        self.text = "".join(pieces)
-        self._anchors_w = anchors_w or [1]
-        self._anchors_f = anchors_f or [n]
-
-    def to_original(self, positions: Iterable[int]) -> dict[int, int]:
-        """Map positions of word characters in ``text`` to positions in the folded text.
-
-        One forward pass over the sorted positions, starting each from the nearest anchor or
-        the previous position. A position that is not on a word character maps to the next
-        word character.
-        """
-        wanted = sorted(set(positions))
-        out: dict[int, int] = {}
-        s = self.folded
-        n = len(s)
-        anchors_w, anchors_f = self._anchors_w, self._anchors_f
-        # Cursor: word-form position ``cur_w`` is folded position ``cur_f``, both on a word
-        # character; it only moves forward.
-        cur_w, cur_f = anchors_w[0], anchors_f[0]
-        for p in wanted:
-            k = bisect.bisect_right(anchors_w, p) - 1
-            if k >= 0 and anchors_w[k] > cur_w:
-                cur_w, cur_f = anchors_w[k], anchors_f[k]
-            target = p - cur_w
-            i = cur_f
-            while target > 0:
-                i = _skip_gap(s, min(cur_f + target, n))
-                if i >= n:
-                    break
-                step = len(_collapse(s[cur_f:i]))
-                if step >= target:
-                    break  # ``i`` is the word character at ``p`` (only a gap lay in between)
-                # Folded runs made the guess fall short: ``i`` is a word character at
-                # ``cur_w + step``; go on from there.
-                cur_w, cur_f = cur_w + step, i
-                target -= step
-            out[p] = i
-            if i < n and target > 0:
-                cur_w, cur_f = p, i
-        return out
-
-    def span(self, start: int, end: int) -> tuple[int, int]:
-        """Original ``(start, end)`` of the match ``text[start:end]`` (whole words)."""
-        m = self.to_original((start, end - 1))
-        return m[start], m[end - 1] + 1
-
-
-def _skip_gap(s: str, i: int) -> int:
-    """The first word character at or after ``i`` (or ``len(s)``)."""
-    m = _GAP.match(s, i)
-    return m.end() if m else i
-
-
-_GAP = re.compile("[ \0]+")
-

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from monitor.normalize import JOIN, WordForm, fold, fold_strict, match_form, match_form_strict, match_forms
+
+
+@pytest.fixture(scope="module", autouse=True, params=["compiled", "python"])
+def fold_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test of this file runs on the compiled fold (monitor._textfold) and on the Python code."""
+    from monitor import normalize, textfold, wordform
+
+    if request.param == "compiled" and not textfold.LOADED:
+        pytest.skip("monitor._textfold is not built (no C compiler at install, or LEAKMON_TEXTFOLD=0)")
+    saved = normalize._FOLDERS, wordform._native
+    if request.param == "python":
+        normalize._FOLDERS, wordform._native = {}, False
+    yield request.param
+    normalize._FOLDERS, wordform._native = saved
 
 
 def brute_word_positions(folded: str) -> list[int]:
@@ -254,6 +269,8 @@ def test_code_page_takes_latin_text_with_typographic_characters() -> None:
 
     text = "l’hôpital “Saint-Jean” – Cœur, 😀 Ω\n" * 50
     assert fold(text) == "l hopital  saint jean    cœur    ω " * 50
+    # the Python path's code page (fold() takes the compiled fold when it is built)
+    assert normalize._translate_py(text, normalize._TABLE, normalize._MAPS[normalize._TABLE]) == fold(text)
     assert set(normalize._CODE_PAGE.chars) >= set("’“”–œ😀")
     assert normalize._CODE_PAGE.fold("a\x85b\u2019", normalize._TABLE, normalize._fold_char) is None   # a C1 control
     many = "".join(chr(0x0410 + k) for k in range(40))          # 40 kinds of Cyrillic letters

@@ -1,0 +1,16 @@
+# Types of the C extension monitor/_textfold.c (built by setup.py when a C compiler is found).
+from collections.abc import Callable
+
+class FoldTable:
+    """A one-for-one fold: Latin-1 through ``table``, other code points by ``rule`` (cached)."""
+
+    pages: int
+    max_pages: int
+    table: bytes
+    rule: Callable[[str], str]
+    def __init__(self, table: bytes, rule: Callable[[str], str], max_pages: int = 256) -> None: ...
+    def translate(self, text: str, /) -> str: ...
+    def clear(self) -> None: ...
+
+def collapse(text: str, /) -> str: ...
+def word_form(folded: str, block: int, /) -> tuple[str, list[int], list[int]]: ...
