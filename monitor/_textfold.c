@@ -462,9 +462,9 @@ word_form(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (n > PY_SSIZE_T_MAX - 2) {
         return PyErr_NoMemory();
     }
-    PyObject *out = PyUnicode_New(n + 2, PyUnicode_MAX_CHAR_VALUE(text));
-    PyObject *anchors_w = PyList_New(0), *anchors_f = PyList_New(0);
-    if (out == NULL || anchors_w == NULL || anchors_f == NULL) {
+    PyObject *out = NULL, *anchors_w = NULL, *anchors_f = NULL;
+    if ((out = PyUnicode_New(n + 2, PyUnicode_MAX_CHAR_VALUE(text))) == NULL ||
+        (anchors_w = PyList_New(0)) == NULL || (anchors_f = PyList_New(0)) == NULL) {
         goto error;
     }
     int out_kind = PyUnicode_KIND(out);
