@@ -30,13 +30,27 @@ if TYPE_CHECKING:
 log = logging.getLogger("leakmon.watch")
 
 
+#: Entries fingerprinted at a time: the 250,000 terms of a list of 100,000 entries are folded
+#: part by part, never all at once (their joined text, its folded copies and the 250,000 forms were
+#: ~40 MB at the start of the daemon, measured).
+PART = 5000
+
+
 def fingerprints(watches: Sequence[WatchEntry]) -> dict[str, str]:
-    """name -> fingerprint (hex sha256) of each entry. Terms are folded in bulk (100,000 entries
+    """name -> fingerprint (hex sha256) of each entry. Terms are folded in bulk (5,000 entries
     cost one fold per folding, not one per term)."""
+    out: dict[str, str] = {}
+    for at in range(0, len(watches), PART):
+        out.update(_fingerprints(watches[at:at + PART]))
+    return out
+
+
+def _fingerprints(watches: Sequence[WatchEntry]) -> dict[str, str]:
     folded: dict[bool, list[str]] = {False: [], True: []}
     for w in watches:
         folded[w.strict].extend((*w.terms, *w.exclude, *w.requires))
     forms = {strict: iter(match_forms(terms, strict)) for strict, terms in folded.items()}
+    del folded
     out: dict[str, str] = {}
     for w in watches:
         it = forms[w.strict]
@@ -55,16 +69,21 @@ class WatchChanges:
 
     first: bool                          # nothing was ever recorded: record, hunt nothing
     changed: tuple[WatchEntry, ...]      # new or changed entries, to retro-hunt
-    prints: Mapping[str, str]            # the fingerprints of the whole list
+    #: the fingerprints to record: of every entry when ``first``, else of the ``changed`` ones
+    #: (the others are recorded already, with these very values)
+    prints: Mapping[str, str]
 
 
 async def watch_changes(store: AsyncStore, watches: Sequence[WatchEntry]) -> WatchChanges:
-    """Compare ``watches`` with the recorded fingerprints (fingerprints computed off the event loop)."""
+    """Compare ``watches`` with the recorded fingerprints (fingerprints computed off the event loop;
+    the recorded ones read row by row, never all at once: 100,000 of them are ~40 MB of Python
+    objects)."""
     prints = await asyncio.get_running_loop().run_in_executor(None, fingerprints, list(watches))
-    recorded = await store.watch_prints()
-    if recorded is None:
+    differing = await store.differing_prints(prints)
+    if differing is None:
         return WatchChanges(True, (), prints)
-    return WatchChanges(False, tuple(w for w in watches if recorded.get(w.name) != prints[w.name]), prints)
+    del prints
+    return WatchChanges(False, tuple(w for w in watches if w.name in differing), differing)
 
 
 async def record(store: AsyncStore, prints: Mapping[str, str], names: Sequence[str]) -> None:

@@ -96,7 +96,7 @@ class AsyncStore:
     get_meta = _offload(Store.get_meta)
     get_metas = _offload(Store.get_metas)
     set_meta = _offload(Store.set_meta)
-    watch_prints = _offload(Store.watch_prints)
+    differing_prints = _offload(Store.differing_prints)
     record_watch_prints = _offload(Store.record_watch_prints)
     prune = _offload(Store.prune)
 

@@ -41,13 +41,20 @@ class MetaMixin(StoreBase):
                              "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
 
     @guarded("watch prints")
-    def watch_prints(self) -> dict[str, str] | None:
-        """name -> fingerprint of each watch entry as last recorded; None when never recorded."""
+    def differing_prints(self, prints: Mapping[str, str]) -> dict[str, str] | None:
+        """Those of ``prints`` (name -> fingerprint) whose entry has another fingerprint recorded,
+        or none; None when fingerprints were never recorded. The recorded ones are read row by
+        row: 100,000 of them are never all in memory."""
         if self._conn.execute("SELECT 1 FROM meta WHERE key = ?", (_PRINTS_RECORDED,)).fetchone() is None:
             return None
-        rows = self._conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?",
-                                  (_PRINT_PREFIX, _PRINT_END)).fetchall()
-        return {key[len(_PRINT_PREFIX):]: value for key, value in rows}
+        differing = dict(prints)
+        start = len(_PRINT_PREFIX)
+        for key, value in self._conn.execute("SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+                                             (_PRINT_PREFIX, _PRINT_END)):
+            name = key[start:]
+            if differing.get(name) == value:
+                del differing[name]
+        return differing
 
     @guarded("record watch prints")
     def record_watch_prints(self, prints: Mapping[str, str], keep: Iterable[str]) -> None:
@@ -60,6 +67,6 @@ class MetaMixin(StoreBase):
             conn.executemany("DELETE FROM meta WHERE key = ?", [(key,) for key in stale])
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?) "
                              "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                             [(_PRINT_PREFIX + name, value) for name, value in prints.items()])
+                             ((_PRINT_PREFIX + name, value) for name, value in prints.items()))
             conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                          (_PRINTS_RECORDED, ts(self._now())))
