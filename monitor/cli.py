@@ -70,6 +70,9 @@ def run(opts: Options) -> None:
     import asyncio
 
     from monitor.daemon import run_daemon
+    from monitor.heaplimit import fix_mmap_threshold
+
+    fix_mmap_threshold()         # before start-up's big blocks: what they leave is given back
 
     config = opts.load()
     sys.exit(asyncio.run(run_daemon(config, opts.config_path, opts.db)))
