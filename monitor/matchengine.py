@@ -166,16 +166,21 @@ class HyperscanEngine:
 
     @classmethod
     def restore(cls, buckets: list[tuple[bytes, bytes]]) -> HyperscanEngine:
-        """An engine from cached (key ids, serialized database) buckets."""
+        """An engine from cached (key ids, serialized database) buckets; ``buckets`` is emptied
+        as they load, so that each serialized database is freed once loaded (~4 MB each)."""
         hs = hyperscan_module()
         engine = cls.__new__(cls)
         engine.mode = hs.HS_MODE_BLOCK
         engine.databases = []
-        for ids_blob, db_blob in buckets:
+        count = len(buckets)
+        buckets.reverse()
+        while buckets:
+            ids_blob, db_blob = buckets.pop()
             ids = array("q")
             ids.frombytes(ids_blob)
             engine.databases.append((hs.loadb(db_blob, engine.mode), ids))
-        engine.compiled, engine.loaded = 0, len(buckets)
+            del ids_blob, db_blob
+        engine.compiled, engine.loaded = 0, count
         engine._local = threading.local()
         return engine
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import monitor.match as match_module
+from monitor import matchengine
 from monitor.config import WatchEntry
 from monitor.match import Matcher
 
@@ -122,3 +123,18 @@ def test_the_config_digest_keys_the_cached_list(monkeypatch: pytest.MonkeyPatch,
     # A list that is not the config's own has no digest: its entries are hashed.
     assert replace(first, watches=first.watches[:1]).watches_digest() is None
     assert replace(first, sources=()).watches_digest() == digest
+
+
+def test_a_list_of_several_buckets_loads_each_of_them(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # the serialized databases are freed one by one as they load: every bucket must still be there
+    monkeypatch.setattr(match_module, "LIST_CACHE_MIN_PHRASES", 0)
+    monkeypatch.setattr(matchengine, "BUCKET_KEYS", 64)
+    listed = watches(300)
+    reference = Matcher(listed, backend="hyperscan", cache_dir=None)
+    Matcher(listed, backend="hyperscan", cache_dir=tmp_path)
+    second = Matcher(listed, backend="hyperscan", cache_dir=tmp_path)
+    engine = second._automata[0].engine
+    assert isinstance(engine, matchengine.HyperscanEngine) and engine.compiled == 0
+    assert engine.loaded == len(engine.databases) == len(reference._automata[0].engine.databases) >= 8
+    assert list(second.scan(TEXT)) == list(reference.scan(TEXT))
+    assert second.match("Clinique Saint-14 patients", TEXT) == reference.match("Clinique Saint-14 patients", TEXT)
