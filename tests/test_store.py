@@ -652,6 +652,25 @@ def test_async_store_open_in_a_thread_and_context_manager(tmp_path: Path) -> Non
     assert asyncio.run(scenario()) == 1
 
 
+def test_a_new_database_whose_write_lock_is_held_opens_once_it_is_released(tmp_path: Path) -> None:
+    # Another process holding the new file's write lock (creating it at the same moment): SQLite
+    # refuses the switch to WAL at once, without waiting, to avoid a deadlock. Opening waits for it.
+    path = tmp_path / "new.db"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    released = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    released.start()
+    try:
+        with Store(path) as store:
+            assert store.integrity_check() == "ok"
+    finally:
+        released.join()
+        other.close()
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    check.close()
+
+
 def test_processes_creating_one_new_database_at_once_all_open_it(tmp_path: Path) -> None:
     # `run`, `once` and `retrohunt` started together on a file that does not exist yet
     path = tmp_path / "new.db"

@@ -1,11 +1,13 @@
 """The schema: creating it, checking that a file is a leakmon database, migrating older ones.
 
-Runs inside the opening ``BEGIN IMMEDIATE``, so two processes opening one new file cannot race.
+Runs inside the opening ``BEGIN IMMEDIATE``, so two processes opening one new file cannot race
+(the switch to WAL, which must run outside a transaction, is retried: see :func:`_use_wal`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+import time
 from typing import TYPE_CHECKING
 
 from monitor.errors import StoreError
@@ -28,14 +30,34 @@ def prepare(conn: sqlite3.Connection, path: str) -> int:
         raise StoreError(f"{path} is not a leakmon database: "
                          f"it belongs to another application (application_id {app_id:#x})")
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")   # must run outside a transaction
+    _use_wal(conn)
     conn.execute("PRAGMA synchronous = NORMAL")     # durable against process crash in WAL (see the package doc)
     conn.execute("PRAGMA foreign_keys = ON")
     # Erased text is overwritten with zeros, not just unlinked: a copy of the file made after
     # pruning holds no trace of it (see monitor.store.retention).
     conn.execute("PRAGMA secure_delete = ON")
     return app_id
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch the file to WAL (outside a transaction), trying again until the busy timeout.
+
+    The switch needs the file to itself for an instant, and SQLite skips the busy handler when
+    waiting could deadlock: another process switching the same new file at the same moment, or
+    holding its write lock, makes it fail at once with "database is locked" (two commands started
+    together on a new database: one of them failed)."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) \
+                    or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 0.1)
 
 
 def is_current(conn: sqlite3.Connection, app_id: int) -> bool:
